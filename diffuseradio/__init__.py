@@ -1,0 +1,34 @@
+"""diffuseradio: find diffuse radio emission in radio survey images.
+
+Radio halos, relics, bridges and cosmic-web filaments are found with U-Net and
+TransUNet networks trained on simulated skies; results come back as astropy
+tables, DS9 regions and FITS maps.
+"""
+
+from .exceptions import (
+    ChecksumError,
+    DiffuseRadioError,
+    IncompatibleResolutionError,
+    InvalidImageError,
+    MissingBeamError,
+    ModelError,
+    ModelNotFoundError,
+    OfflineError,
+)
+from .mosaic import DiffuseRadioWarning, SurveyMosaic, Tile
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "SurveyMosaic",
+    "Tile",
+    "DiffuseRadioWarning",
+    "DiffuseRadioError",
+    "InvalidImageError",
+    "MissingBeamError",
+    "IncompatibleResolutionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ChecksumError",
+    "OfflineError",
+]

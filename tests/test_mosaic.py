@@ -7,7 +7,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.nddata import CCDData, NDData
 from astropy.wcs import WCS
-from conftest import lotss_wcs
+from helpers import lotss_wcs
 from radio_beam import Beam
 
 from diffuseradio import (

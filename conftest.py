@@ -1,0 +1,45 @@
+"""pytest set-up shared by the tests, the package doctests and the docs."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+#: Where the project's real observed radio images live (outside the package):
+#: ``../shared/data/real`` next to the repository, or $DIFFUSERADIO_REAL_DATA.
+REAL_DATA = Path(
+    os.environ.get(
+        "DIFFUSERADIO_REAL_DATA",
+        Path(__file__).resolve().parent.parent / "shared" / "data" / "real",
+    )
+)
+
+#: Documentation pages whose examples read the real images.
+PAGES_WITH_REAL_DATA = {"mosaics.rst"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if REAL_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"real data not available: {REAL_DATA}")
+    for item in items:
+        if Path(str(item.fspath)).name in PAGES_WITH_REAL_DATA:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _real_data_in_doctests(doctest_namespace):
+    doctest_namespace["REAL_DATA"] = REAL_DATA
+
+
+@pytest.fixture
+def real_data_path():
+    """Return a function ``(folder, filename) -> Path`` that skips when absent."""
+
+    def locate(folder, filename):
+        path = REAL_DATA / folder / filename
+        if not path.is_file():
+            pytest.skip(f"real data not available: {path}")
+        return path
+
+    return locate

@@ -10,7 +10,6 @@ Jy/beam with a celestial WCS and a :class:`radio_beam.Beam`.
 
 import logging
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from radio_beam.utils import BeamError
 
 from .exceptions import IncompatibleResolutionError, InvalidImageError, MissingBeamError
 from .tiling import tile_slices
+from .utils import atomic_write
 
 __all__ = ["SurveyMosaic", "Tile", "DiffuseRadioWarning"]
 
@@ -182,7 +182,7 @@ class SurveyMosaic:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
         hdu = fits.PrimaryHDU(data=np.asarray(self.data), header=self.header)
-        _atomic_write(hdu, path)
+        atomic_write(path, lambda temporary: hdu.writeto(temporary, overwrite=True))
 
     @property
     def header(self):
@@ -735,16 +735,3 @@ def _scaled_grid(wcs, shape, factor):
     new.pixel_shape = new_shape[::-1]
     new.wcs.set()
     return new, new_shape
-
-
-def _atomic_write(hdu, path):
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
-    )
-    os.close(handle)
-    try:
-        hdu.writeto(temporary, overwrite=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -1,0 +1,642 @@
+"""Catalogues of diffuse-emission detections, measured on the input pixels.
+
+:class:`DetectionCatalog` turns a segmentation (one integer label per
+detection) and a probability map on a :class:`~diffuseradio.SurveyMosaic`'s
+grid into a table of measurements with units, DS9 regions, FITS maps, plots
+and cross-matches with other catalogues.
+"""
+
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import QTable, Table, hstack
+from scipy import ndimage
+
+from .utils import atomic_write
+
+__all__ = ["DetectionCatalog", "FLAGS", "decode_flags"]
+
+#: Quality flags: bit value -> meaning. Combine with ``|``; see :func:`decode_flags`.
+FLAGS = {
+    1: "touches the image edge",
+    2: "touches a blanked (NaN) region",
+    4: "over half the flux density is in compact sources",
+    8: "mean surface brightness below 1 sigma per beam (outside the reliable range)",
+    16: "smaller than 4 beams",
+}
+
+#: Compact emission: pixels brighter than this many local sigma above the
+#: emission smoothed on ``_COMPACT_SCALE_BEAMS`` beams.
+_COMPACT_SIGMA = 5.0
+_COMPACT_SCALE_BEAMS = 3.0
+
+_RA_NAMES = ("ra", "raj2000", "_raj2000", "ra_j2000", "radeg", "ra_deg", "ra_icrs", "alpha")
+_DEC_NAMES = (
+    "dec",
+    "dej2000",
+    "decj2000",
+    "_dej2000",
+    "dec_j2000",
+    "dedeg",
+    "dec_deg",
+    "de_icrs",
+    "dec_icrs",
+    "delta",
+)
+
+
+def decode_flags(flags):
+    """List the meanings of the bits set in a ``flags`` value.
+
+    Parameters
+    ----------
+    flags : int
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> decode_flags(5)
+    ['touches the image edge', 'over half the flux density is in compact sources']
+    """
+    return [meaning for bit, meaning in FLAGS.items() if int(flags) & bit]
+
+
+class DetectionCatalog:
+    """Diffuse-emission detections in one image.
+
+    Parameters
+    ----------
+    mosaic : `~diffuseradio.SurveyMosaic`
+        The image the detections were found in; measurements use its pixels.
+    segmentation : numpy.ndarray
+        int32 labels on the mosaic's grid: 0 is background, ``k`` is detection
+        ``k``.
+    probability : numpy.ndarray
+        Probability of diffuse emission on the mosaic's grid (NaN = blanked);
+        ``(ny, nx)`` or ``(n_classes, ny, nx)`` with one map per diffuse class.
+    rms : `~astropy.units.Quantity`, optional
+        Local noise (scalar or map, Jy/beam); default the mosaic's global rms.
+    classes : list of str, optional
+        Names of the diffuse classes of a multi-class probability cube.
+    redshift : float, optional
+        Redshift of the emission, to give physical sizes (kpc).
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        Default Planck18.
+    meta : dict, optional
+        Recorded in the table's ``meta`` (model name, threshold, ...).
+    """
+
+    def __init__(
+        self,
+        mosaic,
+        segmentation,
+        probability,
+        *,
+        rms=None,
+        classes=None,
+        redshift=None,
+        cosmology=None,
+        meta=None,
+    ):
+        self.mosaic = mosaic
+        self.segmentation = np.asarray(segmentation, dtype=np.int32)
+        self.probability = np.asarray(probability, dtype=np.float32)
+        maps = self.probability if self.probability.ndim == 3 else self.probability[None]
+        if self.segmentation.shape != mosaic.shape or maps.shape[1:] != mosaic.shape:
+            raise ValueError(
+                f"segmentation {self.segmentation.shape} and probability "
+                f"{self.probability.shape} must be on the mosaic's grid {mosaic.shape}"
+            )
+        self.classes = list(classes) if classes is not None else None
+        self.rms = u.Quantity(mosaic.rms if rms is None else rms, u.Jy / u.beam)
+        self.redshift = redshift
+        self.cosmology = cosmology
+        self.meta = dict(meta or {})
+        self._table = None
+
+    # ------------------------------------------------------------ table
+
+    def __len__(self):
+        return len(self.table)
+
+    def __repr__(self):
+        return f"<DetectionCatalog of {len(self)} detections>"
+
+    @property
+    def table(self):
+        """The catalogue as a `~astropy.table.QTable` (one row per detection)."""
+        if self._table is None:
+            self._table = self._measure()
+        return self._table
+
+    def to_table(self):
+        """A copy of :attr:`table`."""
+        return self.table.copy()
+
+    def _measure(self):
+        labels = np.arange(1, self.segmentation.max() + 1)
+        objects = ndimage.find_objects(self.segmentation)
+        rows = [
+            self._measure_one(label, objects[label - 1])
+            for label in labels
+            if objects[label - 1] is not None
+        ]
+        table = QTable(rows=rows, names=_COLUMNS) if rows else _empty_table()
+        if not rows:
+            warnings.warn(
+                "no diffuse emission detected; the catalogue is empty",
+                _catalog_warning(),
+                stacklevel=3,
+            )
+        if self.redshift is not None:
+            scale = self._kpc_per_arcmin()
+            table["largest_linear_size"] = (table["largest_angular_size"] * scale).to(u.kpc)
+        table.meta.update(self._table_meta())
+        return table
+
+    def _measure_one(self, label, box):
+        mosaic = self.mosaic
+        box = _grow(box, int(np.ceil(2 * _COMPACT_SCALE_BEAMS * self._beam_pixels())), mosaic.shape)
+        inside = self.segmentation[box] == label
+        data = np.asarray(mosaic.data[box], dtype=np.float64)
+        values = np.where(inside & np.isfinite(data), data, 0.0)
+        ys, xs = np.nonzero(inside)
+        y0, x0 = box[0].start, box[1].start
+        npix = ys.size
+        beam_pixels = mosaic.beam_area_pixels
+        pixel_area = mosaic.pixel_scale**2
+        rms = self._local_rms(box, inside)
+        flux = values.sum() / beam_pixels * u.Jy
+        n_beams = npix / beam_pixels
+        flux_err = rms * np.sqrt(max(n_beams, 1.0)) * u.beam
+        x_c, y_c = xs.mean() + x0, ys.mean() + y0
+        sky = mosaic.wcs.pixel_to_world(x_c, y_c)
+        compact = self._compact_fraction(data, inside, rms.to_value(u.Jy / u.beam), values.sum())
+        probability = self._probabilities(box, inside)
+        row = {
+            "id": label,
+            "sky_centroid": sky,
+            "x_centroid": x_c * u.pix,
+            "y_centroid": y_c * u.pix,
+            "area": (npix * pixel_area).to(u.arcmin**2),
+            "area_beams": n_beams,
+            "largest_angular_size": (_largest_extent(ys, xs) * mosaic.pixel_scale).to(u.arcmin),
+            "flux_density": flux.to(u.mJy),
+            "flux_density_err": flux_err.to(u.mJy),
+            "mean_surface_brightness": (flux / (npix * pixel_area)).to(u.uJy / u.arcsec**2),
+            "mean_snr_per_beam": float(values.sum() / npix / rms.to_value(u.Jy / u.beam)),
+            "peak_probability": float(probability.max()),
+            "mean_probability": float(probability.mean()),
+            "diffuse_class": self._diffuse_class(box, inside),
+            "compact_flux_fraction": compact,
+            "local_rms": rms.to(u.uJy / u.beam),
+        }
+        row["flags"] = self._flags(box, inside, row)
+        return [row[name] for name in _COLUMNS]
+
+    def _probabilities(self, box, inside):
+        maps = self.probability if self.probability.ndim == 3 else self.probability[None]
+        total = np.nansum(maps[(slice(None),) + box], axis=0) if maps.shape[0] > 1 else maps[0][box]
+        return np.nan_to_num(total[inside])
+
+    def _diffuse_class(self, box, inside):
+        if self.probability.ndim != 3 or not self.classes:
+            return "diffuse"
+        sums = [np.nansum(plane[box][inside]) for plane in self.probability]
+        return self.classes[int(np.argmax(sums))]
+
+    def _local_rms(self, box, inside):
+        if self.rms.isscalar:
+            return self.rms
+        values = self.rms[box][inside]
+        return np.nanmedian(values)
+
+    def _compact_fraction(self, data, inside, rms, total):
+        """Fraction of the flux density in compact sources inside the region.
+
+        Compact emission is what stands more than 5 local sigma above the
+        image smoothed with a Gaussian of 3 beams FWHM. Each compact source
+        is grown by one beam to include its wings, and its flux density is
+        measured above the diffuse emission around it (the image smoothed
+        with the compact sources left out).
+        """
+        if total <= 0:
+            return 0.0
+        valid = np.isfinite(data)
+        filled = np.where(valid, data, 0.0)
+        beam = self._beam_pixels()
+        sigma = _COMPACT_SCALE_BEAMS * beam / 2.3548
+        residual = filled - ndimage.gaussian_filter(filled, sigma, mode="nearest")
+        peaks = residual > _COMPACT_SIGMA * rms
+        if not (peaks & inside).any():
+            return 0.0
+        grow = max(1, int(round(beam)))
+        compact = ndimage.binary_dilation(peaks, iterations=grow) & valid
+        keep = (~compact & valid).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diffuse = ndimage.gaussian_filter(filled * keep, sigma, mode="nearest") / (
+                ndimage.gaussian_filter(keep, sigma, mode="nearest")
+            )
+        excess = np.nan_to_num(filled - diffuse)[compact & inside]
+        return float(np.clip(excess.sum() / total, 0.0, 1.0))
+
+    def _flags(self, box, inside, row):
+        flags = 0
+        ny, nx = self.mosaic.shape
+        labelled = np.zeros(self.mosaic.shape, dtype=bool)
+        labelled[box] = inside
+        if labelled[0].any() or labelled[-1].any() or labelled[:, 0].any() or labelled[:, -1].any():
+            flags |= 1
+        blank = ~np.isfinite(np.asarray(self.mosaic.data[box]))
+        if (ndimage.binary_dilation(inside) & blank).any():
+            flags |= 2
+        if row["compact_flux_fraction"] > 0.5:
+            flags |= 4
+        if row["mean_snr_per_beam"] < 1.0:
+            flags |= 8
+        if row["area_beams"] < 4:
+            flags |= 16
+        return flags
+
+    def _beam_pixels(self):
+        return float(self.mosaic.beam.major / self.mosaic.pixel_scale)
+
+    def _kpc_per_arcmin(self):
+        from astropy.cosmology import Planck18
+
+        cosmology = self.cosmology or Planck18
+        return cosmology.kpc_proper_per_arcmin(self.redshift)
+
+    def _table_meta(self):
+        mosaic = self.mosaic
+        meta = {
+            "input": mosaic.meta.get("path", ""),
+            "beam_major_arcsec": float(mosaic.beam.major.to_value(u.arcsec)),
+            "beam_minor_arcsec": float(mosaic.beam.minor.to_value(u.arcsec)),
+            "pixel_scale_arcsec": float(mosaic.pixel_scale.to_value(u.arcsec)),
+            "rms_jy_per_beam": float(mosaic.rms.to_value(u.Jy / u.beam)),
+            "flags": {bit: meaning for bit, meaning in FLAGS.items()},
+        }
+        if self.redshift is not None:
+            meta["redshift"] = self.redshift
+        meta.update(self.meta)
+        return meta
+
+    # ---------------------------------------------------------- writing
+
+    def write(self, path, *, overwrite=False):
+        """Write the table; the format follows the suffix.
+
+        ``.ecsv`` (ASCII ECSV, keeps units and the SkyCoord column),
+        ``.fits``, ``.vot``/``.xml`` (VOTable). The file is written under a
+        temporary name and renamed.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        overwrite : bool, optional
+        """
+        path = Path(path)
+        formats = {".ecsv": "ascii.ecsv", ".fits": "fits", ".vot": "votable", ".xml": "votable"}
+        try:
+            fmt = formats[path.suffix.lower()]
+        except KeyError:
+            raise ValueError(
+                f"cannot tell the table format of {path.name}; use one of {', '.join(formats)}"
+            ) from None
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
+        table = self._serialisable_table(fmt)
+
+        def write(temporary):
+            with warnings.catch_warnings():
+                # Long metadata keys become FITS HIERARCH cards, as intended.
+                warnings.filterwarnings(
+                    "ignore", message=".*HIERARCH card", category=fits.verify.VerifyWarning
+                )
+                table.write(temporary, format=fmt, overwrite=True)
+
+        atomic_write(path, write)
+
+    def _serialisable_table(self, fmt):
+        table = self.table.copy()
+        if fmt != "ascii.ecsv":
+            # FITS and VOTable keep plain columns: split the SkyCoord into RA/Dec
+            # and keep the scalar metadata only.
+            coord = table["sky_centroid"]
+            index = table.colnames.index("sky_centroid")
+            table.remove_column("sky_centroid")
+            table.add_column(coord.icrs.dec.to(u.deg), index=index, name="dec")
+            table.add_column(coord.icrs.ra.to(u.deg), index=index, name="ra")
+            table.meta = {
+                k: v for k, v in table.meta.items() if isinstance(v, (str, int, float, bool))
+            }
+        return table
+
+    def write_maps(self, prefix, *, overwrite=False):
+        """Write ``PREFIX.mask.fits`` (int32 labels) and ``PREFIX.probability.fits``.
+
+        Both have the input's 2-D shape and celestial WCS.
+
+        Parameters
+        ----------
+        prefix : str or os.PathLike
+        overwrite : bool, optional
+
+        Returns
+        -------
+        tuple of pathlib.Path
+            The mask and probability files.
+        """
+        prefix = Path(prefix)
+        mask_path = prefix.with_name(prefix.name + ".mask.fits")
+        prob_path = prefix.with_name(prefix.name + ".probability.fits")
+        for path in (mask_path, prob_path):
+            if path.exists() and not overwrite:
+                raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
+        header = self.mosaic.wcs.to_header()
+        mask_header = header.copy()
+        mask_header["BUNIT"] = ("", "detection label (0 = none)")
+        prob_header = header.copy()
+        prob_header["BUNIT"] = ("", "probability of diffuse emission")
+        probability = self.probability
+        if probability.ndim == 3:
+            probability = np.nansum(probability, axis=0)
+        masks = fits.PrimaryHDU(self.segmentation.astype(np.int32), mask_header)
+        probs = fits.PrimaryHDU(probability.astype(np.float32), prob_header)
+        atomic_write(mask_path, lambda tmp: masks.writeto(tmp, overwrite=True))
+        atomic_write(prob_path, lambda tmp: probs.writeto(tmp, overwrite=True))
+        return mask_path, prob_path
+
+    # ---------------------------------------------------------- regions
+
+    def to_regions(self):
+        """Outlines of the detections as sky polygons.
+
+        Each detection's outer boundary is traced on the pixel edges of its
+        segment (scikit-image ``find_contours`` at level 0.5), converted to
+        sky coordinates and returned as a
+        `~regions.PolygonSkyRegion`, with ``meta['label']`` and
+        ``meta['text']`` (shown by DS9) set to the detection's id.
+
+        Returns
+        -------
+        `~regions.Regions`
+        """
+        from regions import PolygonSkyRegion, RegionMeta, Regions
+        from skimage.measure import find_contours
+
+        regions = []
+        objects = ndimage.find_objects(self.segmentation)
+        for label in self.table["id"]:
+            box = _grow(objects[label - 1], 1, self.segmentation.shape)
+            mask = np.pad(self.segmentation[box] == label, 1)
+            contours = find_contours(mask.astype(np.float32), 0.5)
+            outline = max(contours, key=len)  # the exterior
+            y = outline[:, 0] - 1 + box[0].start
+            x = outline[:, 1] - 1 + box[1].start
+            vertices = self.mosaic.wcs.pixel_to_world(x[:-1], y[:-1])
+            regions.append(
+                PolygonSkyRegion(
+                    vertices=vertices, meta=RegionMeta({"label": str(label), "text": str(label)})
+                )
+            )
+        return Regions(regions)
+
+    def write_regions(self, path, *, overwrite=False):
+        """Write the outlines as a DS9 region file (see :meth:`to_regions`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        overwrite : bool, optional
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
+        regions = self.to_regions()
+        atomic_write(path, lambda tmp: regions.write(tmp, format="ds9", overwrite=True))
+
+    # ------------------------------------------------------ cross-match
+
+    def crossmatch(self, other, radius, *, ra=None, dec=None):
+        """Match detections with another catalogue.
+
+        Each detection is matched with the nearest entry of ``other`` within
+        ``radius``.
+
+        Parameters
+        ----------
+        other : `~astropy.table.Table` or `~astropy.coordinates.SkyCoord`
+            E.g. the PSZ2 or MCXC cluster catalogues. The RA/Dec columns of a
+            table are found by name (``RA``/``DEC``, ``RAJ2000``/``DEJ2000``,
+            ``RAdeg``/``DEdeg``...) unless given; plain numbers are degrees.
+        radius : `~astropy.units.Quantity`
+            Largest separation of a match.
+        ra, dec : str, optional
+            Column names of the positions in ``other``.
+
+        Returns
+        -------
+        `~astropy.table.QTable`
+            The matched detections, with the matched entry's columns (suffix
+            ``_2`` on name clashes) and a ``separation`` column.
+        """
+        coords, table = _coordinates_of(other, ra, dec)
+        detections = self.table
+        if len(detections) == 0 or len(coords) == 0:
+            matched = hstack(
+                [detections[:0], _as_qtable(table[:0])],
+                join_type="exact",
+                table_names=["", "_2"],
+                uniq_col_name="{col_name}{table_name}",
+            )
+            matched["separation"] = u.Quantity([], u.arcsec)
+            return matched
+        index, separation, _ = detections["sky_centroid"].match_to_catalog_sky(coords)
+        keep = separation <= radius
+        left = detections[keep]
+        right = _as_qtable(table[index[keep]])
+        matched = hstack(
+            [left, right],
+            join_type="exact",
+            table_names=["", "_2"],
+            uniq_col_name="{col_name}{table_name}",
+        )
+        matched["separation"] = separation[keep].to(u.arcsec)
+        return matched
+
+    # ------------------------------------------------------------ plots
+
+    def plot(self, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
+        """Plot the image with the detections' outlines and labels (WCSAxes).
+
+        Parameters
+        ----------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+            Axes with the mosaic's WCS; a new figure is made when omitted.
+        stretch_sigma : tuple of float, optional
+            Display range in units of the rms (asinh stretch).
+        contour_levels : tuple of float, optional
+            Probability levels drawn as contours.
+
+        Returns
+        -------
+        `~astropy.visualization.wcsaxes.WCSAxes`
+        """
+        import matplotlib.pyplot as plt
+        from astropy.visualization import AsinhStretch, ImageNormalize
+
+        if ax is None:
+            fig = plt.figure(figsize=(7, 6.5))
+            ax = fig.add_subplot(projection=self.mosaic.wcs)
+        rms = self.mosaic.rms.to_value(u.Jy / u.beam)
+        norm = ImageNormalize(
+            vmin=stretch_sigma[0] * rms, vmax=stretch_sigma[1] * rms, stretch=AsinhStretch(0.05)
+        )
+        ax.imshow(np.asarray(self.mosaic.data), origin="lower", cmap="inferno", norm=norm)
+        probability = (
+            self.probability if self.probability.ndim == 2 else np.nansum(self.probability, axis=0)
+        )
+        ax.contour(
+            np.nan_to_num(probability), levels=list(contour_levels), colors="cyan", linewidths=0.8
+        )
+        for row in self.table:
+            ax.text(
+                row["x_centroid"].value,
+                row["y_centroid"].value,
+                str(row["id"]),
+                color="white",
+                fontsize=9,
+                ha="center",
+                va="center",
+            )
+        ax.set_xlabel("Right Ascension")
+        ax.set_ylabel("Declination")
+        return ax
+
+
+# ====================================================================
+
+_COLUMNS = [
+    "id",
+    "sky_centroid",
+    "x_centroid",
+    "y_centroid",
+    "area",
+    "area_beams",
+    "largest_angular_size",
+    "flux_density",
+    "flux_density_err",
+    "mean_surface_brightness",
+    "mean_snr_per_beam",
+    "peak_probability",
+    "mean_probability",
+    "diffuse_class",
+    "compact_flux_fraction",
+    "local_rms",
+    "flags",
+]
+
+
+def _empty_table():
+    columns = {
+        "id": np.array([], dtype=np.int32),
+        "sky_centroid": SkyCoord([], [], unit="deg"),
+        "x_centroid": [] * u.pix,
+        "y_centroid": [] * u.pix,
+        "area": [] * u.arcmin**2,
+        "area_beams": np.array([], dtype=float),
+        "largest_angular_size": [] * u.arcmin,
+        "flux_density": [] * u.mJy,
+        "flux_density_err": [] * u.mJy,
+        "mean_surface_brightness": [] * u.uJy / u.arcsec**2,
+        "mean_snr_per_beam": np.array([], dtype=float),
+        "peak_probability": np.array([], dtype=float),
+        "mean_probability": np.array([], dtype=float),
+        "diffuse_class": np.array([], dtype="U16"),
+        "compact_flux_fraction": np.array([], dtype=float),
+        "local_rms": [] * u.uJy / u.beam,
+        "flags": np.array([], dtype=np.int32),
+    }
+    return QTable([columns[name] for name in _COLUMNS], names=_COLUMNS)
+
+
+def _catalog_warning():
+    from .mosaic import DiffuseRadioWarning
+
+    return DiffuseRadioWarning
+
+
+def _grow(box, margin, shape):
+    return tuple(
+        slice(max(s.start - margin, 0), min(s.stop + margin, n)) for s, n in zip(box, shape)
+    )
+
+
+def _largest_extent(ys, xs):
+    """Largest distance between two pixel corners of a region, in pixels."""
+    corners = np.concatenate(
+        [np.stack([ys + dy, xs + dx], axis=1) for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)]
+    )
+    if len(corners) > 8:
+        from scipy.spatial import ConvexHull
+
+        try:
+            corners = corners[ConvexHull(corners).vertices]
+        except Exception:  # degenerate (collinear) regions: keep all corners
+            pass
+    diff = corners[:, None, :] - corners[None, :, :]
+    return float(np.sqrt((diff**2).sum(-1)).max())
+
+
+def _coordinates_of(other, ra, dec):
+    if isinstance(other, SkyCoord):
+        return other, QTable({"ra": other.icrs.ra, "dec": other.icrs.dec})
+    if not isinstance(other, Table):
+        raise TypeError(
+            f"cannot cross-match with a {type(other).__name__}; give a Table or a SkyCoord"
+        )
+    ra = ra or _find_column(other, _RA_NAMES, "RA")
+    dec = dec or _find_column(other, _DEC_NAMES, "Dec")
+    return SkyCoord(_degrees(other[ra]), _degrees(other[dec])), other
+
+
+def _as_qtable(table):
+    """A QTable of another catalogue, dropping units that cannot apply.
+
+    Published catalogues carry units such as ``None`` on text columns or
+    spellings astropy does not know ('degrees', '10^14 Msol'); those columns
+    stay plain columns instead of failing the conversion.
+    """
+    table = Table(table, copy=True)
+    for column in table.itercols():
+        unit = column.unit
+        if unit is not None and (
+            isinstance(unit, u.UnrecognizedUnit) or column.dtype.kind not in "iuf"
+        ):
+            column.unit = None
+    return QTable(table)
+
+
+def _find_column(table, candidates, what):
+    lower = {name.lower(): name for name in table.colnames}
+    for candidate in candidates:
+        if candidate in lower:
+            return lower[candidate]
+    raise ValueError(f"no {what} column found among {table.colnames}; pass ra=/dec= names")
+
+
+def _degrees(column):
+    unit = getattr(column, "unit", None)
+    values = np.asarray(column, dtype=float)
+    if unit is None or isinstance(unit, u.UnrecognizedUnit) or unit.physical_type != "angle":
+        return values * u.deg
+    return u.Quantity(values, unit)

@@ -1,0 +1,220 @@
+"""DetectionCatalog: measurements, files, regions and cross-matches."""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import QTable, Table
+from astropy.wcs import WCS
+from helpers import lotss_wcs
+from radio_beam import Beam
+from regions import Regions
+
+from diffuseradio import DiffuseRadioWarning, SurveyMosaic
+from diffuseradio.catalog import FLAGS, DetectionCatalog, decode_flags
+
+PSZ2 = ("catalogues", "HFI_PCCS_SZ-union_R2.08.fits")
+A2744 = ("vla_A2744_halo", "A2744_JVLA.image.fits")
+
+
+def gaussian_blob(shape, centre, fwhm_pixels, flux_jy, beam_area_pixels):
+    """A circular Gaussian of a given integrated flux density, in Jy/beam."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    sigma = fwhm_pixels / 2.3548
+    profile = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * sigma**2))
+    return profile / profile.sum() * flux_jy * beam_area_pixels
+
+
+@pytest.fixture
+def field(rng):
+    """A 20" beam, 6" pixel field with two diffuse blobs and a compact source."""
+    shape = (300, 320)
+    wcs = lotss_wcs(shape, pixel_scale=6 * u.arcsec)
+    beam = Beam(20 * u.arcsec)
+    mosaic = SurveyMosaic(np.zeros(shape), wcs, beam=beam)
+    area = mosaic.beam_area_pixels
+    rms = 100e-6
+    data = rng.normal(0, rms, shape)
+    data += gaussian_blob(shape, (100, 120), 40, 0.050, area)  # 50 mJy "halo"
+    data += gaussian_blob(shape, (220, 240), 25, 0.010, area)  # 10 mJy "relic"
+    data += gaussian_blob(shape, (100, 130), 20 / 6, 0.200, area)  # compact in the halo
+    mosaic = SurveyMosaic(data, wcs, beam=beam)
+    segmentation = np.zeros(shape, dtype=np.int32)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    segmentation[(yy - 100) ** 2 + (xx - 120) ** 2 <= 50**2] = 1
+    segmentation[(yy - 220) ** 2 + (xx - 240) ** 2 <= 30**2] = 2
+    probability = np.where(segmentation > 0, 0.9, 0.05).astype(np.float32)
+    return mosaic, segmentation, probability
+
+
+def test_measurements_against_injected_truth(field):
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability, rms=100e-6 * u.Jy / u.beam)
+    table = catalog.table
+    assert isinstance(table, QTable)
+    assert list(table["id"]) == [1, 2]
+    halo, relic = table
+    # Flux densities: 50 + 200 mJy and 10 mJy injected (noise adds ~1 mJy).
+    assert halo["flux_density"].to_value(u.mJy) == pytest.approx(250, rel=0.02)
+    assert relic["flux_density"].to_value(u.mJy) == pytest.approx(
+        10, abs=3 * relic["flux_density_err"].to_value(u.mJy)
+    )
+    # Error: rms * sqrt(number of beams).
+    n_beams = (segmentation == 2).sum() / mosaic.beam_area_pixels
+    assert relic["flux_density_err"].to_value(u.mJy) == pytest.approx(0.1 * np.sqrt(n_beams))
+    assert relic["area_beams"] == pytest.approx(n_beams)
+    assert relic["area"].to_value(u.arcmin**2) == pytest.approx((segmentation == 2).sum() * 0.01)
+    # Position: the circle's centre, exact to the pixel and on the sky.
+    assert halo["x_centroid"].value == pytest.approx(120)
+    assert halo["y_centroid"].value == pytest.approx(100)
+    assert halo["sky_centroid"].separation(mosaic.wcs.pixel_to_world(120, 100)) < 0.01 * u.arcsec
+    # Largest angular size of a disc of radius 50 px (6"): ~101 px = 10.1'.
+    assert halo["largest_angular_size"].to_value(u.arcmin) == pytest.approx(10.1, abs=0.15)
+    # The compact source inside the halo carries 200 of its 250 mJy.
+    assert halo["compact_flux_fraction"] == pytest.approx(0.8, abs=0.1)
+    assert halo["flags"] & 4
+    assert relic["compact_flux_fraction"] < 0.05
+    assert relic["peak_probability"] == pytest.approx(0.9)
+    assert table["flux_density"].unit == u.mJy
+    assert table["largest_angular_size"].unit == u.arcmin
+
+
+def test_physical_size_with_redshift(field):
+    from astropy.cosmology import Planck18
+
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability, redshift=0.3)
+    row = catalog.table[0]
+    expected = row["largest_angular_size"] * Planck18.kpc_proper_per_arcmin(0.3)
+    assert row["largest_linear_size"].to_value(u.kpc) == pytest.approx(expected.to_value(u.kpc))
+    assert catalog.table.meta["redshift"] == 0.3
+
+
+def test_flags_edge_and_blank(field):
+    mosaic, segmentation, probability = field
+    mosaic.data[:, :5] = np.nan
+    segmentation = segmentation.copy()
+    segmentation[140:160, 0:30] = 3
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    flags = catalog.table["flags"][2]
+    assert flags & 1 and flags & 2
+    assert "touches the image edge" in decode_flags(flags)
+    assert set(catalog.table.meta["flags"]) == set(FLAGS)
+
+
+def test_empty_catalogue_warns_and_has_columns(field):
+    mosaic, _, probability = field
+    catalog = DetectionCatalog(mosaic, np.zeros(mosaic.shape, dtype=np.int32), probability)
+    with pytest.warns(DiffuseRadioWarning, match="no diffuse emission"):
+        table = catalog.table
+    assert len(table) == 0
+    assert "flux_density" in table.colnames and table["flux_density"].unit == u.mJy
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".fits", ".vot"])
+def test_table_round_trips(field, tmp_path, suffix):
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability, meta={"model": "test@1"})
+    path = tmp_path / f"catalog{suffix}"
+    catalog.write(path)
+    back = QTable.read(path)
+    assert len(back) == 2
+    np.testing.assert_allclose(
+        back["flux_density"].to_value(u.mJy), catalog.table["flux_density"].to_value(u.mJy)
+    )
+    assert back["flux_density"].unit == u.mJy
+    if suffix == ".ecsv":
+        assert isinstance(back["sky_centroid"], SkyCoord)
+        assert back.meta["model"] == "test@1"
+    else:
+        sky = SkyCoord(back["ra"], back["dec"])
+        assert sky.separation(catalog.table["sky_centroid"]).max() < 1e-6 * u.arcsec
+    with pytest.raises(FileExistsError):
+        catalog.write(path)
+    with pytest.raises(ValueError, match="table format"):
+        catalog.write(tmp_path / "catalog.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"catalog{suffix}"]
+
+
+def test_maps_have_input_shape_and_wcs(field, tmp_path):
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    mask_path, prob_path = catalog.write_maps(tmp_path / "field")
+    assert mask_path.name == "field.mask.fits"
+    with fits.open(mask_path) as mask, fits.open(prob_path) as prob:
+        assert mask[0].data.dtype == np.dtype(">i4")
+        np.testing.assert_array_equal(mask[0].data, segmentation)
+        assert prob[0].data.dtype == np.dtype(">f4")
+        for hdu in (mask[0], prob[0]):
+            wcs = WCS(hdu.header)
+            assert hdu.data.shape == mosaic.shape
+            assert (
+                wcs.pixel_to_world(10, 20).separation(mosaic.wcs.pixel_to_world(10, 20))
+                < 1e-6 * u.arcsec
+            )
+
+
+def test_regions_round_trip(field, tmp_path):
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    regions = catalog.to_regions()
+    assert len(regions) == 2
+    assert [r.meta["label"] for r in regions] == ["1", "2"]
+    path = tmp_path / "field.reg"
+    catalog.write_regions(path)
+    back = Regions.read(path, format="ds9")
+    assert len(back) == 2
+    for region, (label, row) in zip(back, enumerate(catalog.table, start=1)):
+        pixel = region.to_pixel(mosaic.wcs)
+        # The polygon encloses exactly the segment's pixels.
+        mask = pixel.to_mask(mode="center").to_image(mosaic.shape)
+        np.testing.assert_array_equal(mask.astype(bool), segmentation == label)
+        assert str(region.meta["text"]) == str(row["id"])
+
+
+def test_crossmatch_with_skycoord_and_table(field):
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    target = mosaic.wcs.pixel_to_world(121, 101)
+    matched = catalog.crossmatch(SkyCoord([target, SkyCoord(0, 0, unit="deg")]), 1 * u.arcmin)
+    assert list(matched["id"]) == [1]
+    assert matched["separation"][0] < 10 * u.arcsec
+    table = Table({"Name": ["X"], "RAJ2000": [target.ra.deg], "DEJ2000": [target.dec.deg]})
+    matched = catalog.crossmatch(table, 1 * u.arcmin)
+    assert list(matched["Name"]) == ["X"]
+    with pytest.raises(ValueError, match="no RA column"):
+        catalog.crossmatch(Table({"x": [1.0]}), 1 * u.arcmin)
+
+
+def test_crossmatch_a2744_with_psz2(real_data_path):
+    mosaic = SurveyMosaic.read(real_data_path(*A2744))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)  # 'degrees', 'None' in the file
+        psz2 = Table.read(real_data_path(*PSZ2))
+    halo_centre = SkyCoord("00h14m20s", "-30d23m00s")
+    x, y = mosaic.wcs.world_to_pixel(halo_centre)
+    yy, xx = np.mgrid[: mosaic.shape[0], : mosaic.shape[1]]
+    segmentation = (((yy - y) ** 2 + (xx - x) ** 2) < 40**2).astype(np.int32)
+    catalog = DetectionCatalog(mosaic, segmentation, segmentation * 0.9)
+    matched = catalog.crossmatch(psz2, 5 * u.arcmin)
+    assert len(matched) == 1
+    assert matched["NAME"][0].strip() == "PSZ2 G008.94-81.22"
+    assert matched["separation"][0] < 3 * u.arcmin
+
+
+def test_plot_runs(field):
+    import matplotlib
+
+    matplotlib.use("agg")
+    mosaic, segmentation, probability = field
+    ax = DetectionCatalog(mosaic, segmentation, probability).plot()
+    assert len(ax.texts) == 2
+
+
+def test_grid_mismatch_refused(field):
+    mosaic, segmentation, probability = field
+    with pytest.raises(ValueError, match="mosaic's grid"):
+        DetectionCatalog(mosaic, segmentation[:-1], probability)

@@ -15,11 +15,15 @@ from .exceptions import (
     ModelNotFoundError,
     OfflineError,
 )
+from .catalog import DetectionCatalog
+from .detector import DiffuseDetector
 from .mosaic import DiffuseRadioWarning, SurveyMosaic, Tile
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DiffuseDetector",
+    "DetectionCatalog",
     "SurveyMosaic",
     "Tile",
     "DiffuseRadioWarning",

@@ -71,8 +71,8 @@ def _run(step, path, tile, overlap, queue):
         mosaic.rms_map()
     elif step == "tiles":
         count = 0
-        for tile in mosaic.tiles(tile, overlap):
-            np.asarray(tile.data, dtype=np.float32)  # touch the pixels
+        for each in mosaic.tiles(tile, overlap):
+            np.asarray(each.data, dtype=np.float32)  # touch the pixels
             count += 1
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB

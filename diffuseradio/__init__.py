@@ -5,6 +5,8 @@ TransUNet networks trained on simulated skies; results come back as astropy
 tables, DS9 regions and FITS maps.
 """
 
+from .catalog import DetectionCatalog
+from .detector import DiffuseDetector
 from .exceptions import (
     ChecksumError,
     DiffuseRadioError,
@@ -15,8 +17,6 @@ from .exceptions import (
     ModelNotFoundError,
     OfflineError,
 )
-from .catalog import DetectionCatalog
-from .detector import DiffuseDetector
 from .mosaic import DiffuseRadioWarning, SurveyMosaic, Tile
 
 __version__ = "0.1.0.dev0"

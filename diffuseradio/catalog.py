@@ -82,7 +82,10 @@ class DetectionCatalog:
         Probability of diffuse emission on the mosaic's grid (NaN = blanked);
         ``(ny, nx)`` or ``(n_classes, ny, nx)`` with one map per diffuse class.
     rms : `~astropy.units.Quantity`, optional
-        Local noise (scalar or map, Jy/beam); default the mosaic's global rms.
+        Noise (scalar or map, Jy/beam). By default each detection's noise is
+        measured around it: the sigma-clipped MAD of the unblanked pixels
+        outside any detection within 15 beams of it (the mosaic's global
+        rms when fewer than 100 such pixels exist).
     classes : list of str, optional
         Names of the diffuse classes of a multi-class probability cube.
     redshift : float, optional
@@ -115,7 +118,7 @@ class DetectionCatalog:
                 f"{self.probability.shape} must be on the mosaic's grid {mosaic.shape}"
             )
         self.classes = list(classes) if classes is not None else None
-        self.rms = u.Quantity(mosaic.rms if rms is None else rms, u.Jy / u.beam)
+        self.rms = None if rms is None else u.Quantity(rms, u.Jy / u.beam)
         self.redshift = redshift
         self.cosmology = cosmology
         self.meta = dict(meta or {})
@@ -213,10 +216,23 @@ class DetectionCatalog:
         return self.classes[int(np.argmax(sums))]
 
     def _local_rms(self, box, inside):
+        if self.rms is None:
+            return self._rms_around(box)
         if self.rms.isscalar:
             return self.rms
-        values = self.rms[box][inside]
-        return np.nanmedian(values)
+        return np.nanmedian(self.rms[box][inside])
+
+    def _rms_around(self, box):
+        from astropy.stats import sigma_clipped_stats
+
+        margin = int(np.ceil(15 * self._beam_pixels()))
+        around = _grow(box, margin, self.mosaic.shape)
+        data = np.asarray(self.mosaic.data[around], dtype=np.float64)
+        values = data[(self.segmentation[around] == 0) & np.isfinite(data)]
+        if values.size < 100:
+            return self.mosaic.rms
+        _, _, std = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
+        return std * u.Jy / u.beam
 
     def _compact_fraction(self, data, inside, rms, total):
         """Fraction of the flux density in compact sources inside the region.

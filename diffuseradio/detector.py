@@ -1,6 +1,36 @@
-"""DiffuseDetector: a trained network with its card, ready to run on images."""
+"""DiffuseDetector: a trained network with its card, ready to run on images.
 
-from .models import available_models, load_model, select_device, select_precision, to_device
+:meth:`DiffuseDetector.predict` brings an image to the model's working
+resolution (:mod:`diffuseradio.resolution`), normalises it in units of the
+local noise (:func:`diffuseradio.normalization.network_input`), runs the
+network over overlapping tiles and stitches the result
+(:func:`diffuseradio.models.predict_image`), and maps the probabilities back
+to the input grid. :meth:`DiffuseDetector.detect` thresholds them, labels
+connected regions (:func:`diffuseradio.segmentation.segment`) and measures
+them on the input pixels (:class:`~diffuseradio.catalog.DetectionCatalog`).
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+
+from .catalog import DetectionCatalog
+from .exceptions import InvalidImageError
+from .models import (
+    available_models,
+    load_model,
+    predict_image,
+    select_device,
+    select_precision,
+    to_device,
+)
+from .normalization import network_input
+from .resolution import to_working_grid
+from .segmentation import segment
+
+#: Smallest image side, in working-grid pixels, a model is run on.
+MIN_SIDE_PIXELS = 8
 
 __all__ = ["DiffuseDetector"]
 
@@ -83,3 +113,169 @@ class DiffuseDetector:
             f"architecture={self.card.architecture!r}, device='{self.device}', "
             f"precision={precision!r})"
         )
+
+    # ------------------------------------------------------------ predict
+
+    def predict(self, mosaic, *, batch_size=8, augment=False, progress=False):
+        """Probability of diffuse emission on the mosaic's own grid.
+
+        Parameters
+        ----------
+        mosaic : `~diffuseradio.SurveyMosaic`
+            Any image whose beam the model accepts (see the card's
+            ``accepted_beam_range``).
+        batch_size : int, optional
+            Tiles per forward pass.
+        augment : bool, optional
+            Test-time augmentation: average over the 8 rotations and flips
+            of each tile; the per-pixel spread is returned too.
+        progress : bool, optional
+            Show a progress bar over tiles.
+
+        Returns
+        -------
+        probability : numpy.ndarray
+            float32, ``(ny, nx)`` for a model with one diffuse class, or
+            ``(n_classes - 1, ny, nx)``, one map per diffuse class. NaN where
+            the input is blanked.
+        spread : numpy.ndarray
+            Only with ``augment=True``: the standard deviation over the
+            augmentations, same shape.
+
+        Raises
+        ------
+        diffuseradio.IncompatibleResolutionError
+            If the image's beam is outside the range the model accepts.
+        diffuseradio.InvalidImageError
+            If the image is too small at the working resolution.
+        """
+        card = self.card
+        matched, _ = to_working_grid(
+            mosaic,
+            working_beam=card.beam,
+            working_pixel_scale=card.pixel_scale,
+            accepted_range=card.accepted_beam_range,
+        )
+        if min(matched.shape) < MIN_SIDE_PIXELS:
+            raise InvalidImageError(
+                f"the image is {matched.shape[0]}x{matched.shape[1]} pixels at the model's "
+                f"working resolution; at least {MIN_SIDE_PIXELS} pixels are needed"
+            )
+        image, _ = network_input(
+            matched,
+            name=card.normalization["name"],
+            parameters=card.normalization["parameters"],
+            rms_box_beams=card.normalization["rms_box_beams"],
+        )
+        probability, spread = predict_image(
+            self.model,
+            image,
+            tile_size=card.tile_size,
+            overlap=card.tile_overlap,
+            batch_size=batch_size,
+            device=self.device,
+            precision=self.precision,
+            probabilities=card.probabilities,
+            augment=augment,
+            progress=progress,
+        )
+        maps = [self._diffuse_maps(probability)]
+        if augment:
+            maps.append(self._diffuse_maps(spread))
+        maps = [self._to_input_grid(m, matched, mosaic) for m in maps]
+        return tuple(maps) if augment else maps[0]
+
+    def _diffuse_maps(self, probability):
+        """Drop the background channel of a softmax output; squeeze one class."""
+        maps = probability[1:] if probability.shape[0] > 1 else probability
+        return maps[0] if maps.shape[0] == 1 else maps
+
+    @staticmethod
+    def _to_input_grid(maps, matched, mosaic):
+        blank = ~np.isfinite(np.asarray(mosaic.data))
+        same_grid = matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs)
+        if not same_grid:
+            maps = _reproject_maps(maps, matched.wcs, mosaic.wcs, mosaic.shape)
+        maps = np.nan_to_num(maps.astype(np.float32), nan=0.0)
+        maps[..., blank] = np.nan
+        return maps
+
+    # ------------------------------------------------------------- detect
+
+    def detect(
+        self,
+        mosaic,
+        *,
+        threshold=None,
+        low_threshold=None,
+        min_area_beams=4.0,
+        batch_size=8,
+        augment=False,
+        progress=False,
+        redshift=None,
+    ):
+        """Find diffuse emission and measure it: a catalogue.
+
+        Parameters
+        ----------
+        mosaic : `~diffuseradio.SurveyMosaic`
+        threshold : float, optional
+            Probability that seeds a detection (default: the card's).
+        low_threshold : float, optional
+            Hysteresis: detections grow over connected pixels down to this
+            probability (default: no growth).
+        min_area_beams : float, optional
+            Smallest detection, in working beams (e.g. 20" beams for the
+            LoTSS models); smaller regions are dropped.
+        batch_size : int, optional
+        augment : bool, optional
+            Test-time augmentation (see :meth:`predict`).
+        progress : bool, optional
+        redshift : float, optional
+            Redshift of the emission, for physical sizes in the catalogue.
+
+        Returns
+        -------
+        DetectionCatalog
+            Empty (with a warning) when nothing is found.
+        """
+        threshold = self.card.threshold if threshold is None else float(threshold)
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        result = self.predict(mosaic, batch_size=batch_size, augment=augment, progress=progress)
+        probability = result[0] if augment else result
+        diffuse = probability if probability.ndim == 2 else np.nansum(probability, axis=0)
+        working_beam_pixels = float(self.card.beam.sr / mosaic.pixel_scale**2)
+        labels = segment(
+            diffuse,
+            threshold,
+            min_area=min_area_beams * working_beam_pixels,
+            low_threshold=low_threshold,
+        )
+        classes = self.card.classes[1:] if probability.ndim == 3 else None
+        meta = {
+            "model": self.card.identifier,
+            "threshold": threshold,
+            "low_threshold": threshold if low_threshold is None else low_threshold,
+            "min_area_beams": min_area_beams,
+            "working_beam_arcsec": float(self.card.beam.major.to_value(u.arcsec)),
+        }
+        return DetectionCatalog(
+            mosaic, labels, probability, classes=classes, redshift=redshift, meta=meta
+        )
+
+
+def _reproject_maps(maps, wcs_in, wcs_out, shape_out):
+    from astropy.wcs import FITSFixedWarning
+    from reproject import reproject_interp
+
+    planes = maps if maps.ndim == 3 else maps[None]
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        for plane in planes:
+            values, _ = reproject_interp(
+                (plane, wcs_in), wcs_out, shape_out=shape_out, order="bilinear"
+            )
+            out.append(values)
+    return np.stack(out) if maps.ndim == 3 else out[0]

@@ -9,7 +9,7 @@ so a model always sees its input the way it was trained.
 
 import numpy as np
 
-__all__ = ["NORMALIZATIONS", "normalize"]
+__all__ = ["NORMALIZATIONS", "normalize", "network_input"]
 
 
 def _snr_asinh(data, rms, *, softening=3.0):
@@ -67,3 +67,38 @@ def normalize(data, rms, *, name="snr_asinh", parameters=None):
     out = function(data, rms, **(parameters or {}))
     out[~np.isfinite(out)] = 0.0
     return out
+
+
+def network_input(mosaic, *, name="snr_asinh", parameters=None, rms_box_beams=30.0):
+    """The normalised image a network sees, from a mosaic on its working grid.
+
+    The local noise is measured with :meth:`SurveyMosaic.rms_map
+    <diffuseradio.SurveyMosaic.rms_map>` in boxes ``rms_box_beams`` beams
+    across (at most half the image side), then :func:`normalize`
+    is applied. Training and inference both call this function with the
+    model card's ``normalization`` entry.
+
+    Parameters
+    ----------
+    mosaic : `~diffuseradio.SurveyMosaic`
+        Image already at the model's working beam and pixel scale.
+    name : str, optional
+        Normalisation name (see :data:`NORMALIZATIONS`).
+    parameters : dict, optional
+        Keyword parameters of the normalisation.
+    rms_box_beams : float, optional
+        Side of the noise boxes, in beams (major axis).
+
+    Returns
+    -------
+    image : numpy.ndarray
+        float32 normalised image (0 where blanked).
+    rms : numpy.ndarray
+        float32 local noise map used (Jy/beam, NaN where blanked).
+    """
+    import astropy.units as u
+
+    box_pixels = rms_box_beams * float(mosaic.beam.major / mosaic.pixel_scale)
+    box_pixels = int(round(min(box_pixels, max(16, min(mosaic.shape) // 2))))
+    rms = mosaic.rms_map(box=box_pixels).to_value(u.Jy / u.beam)
+    return normalize(mosaic.data, rms, name=name, parameters=parameters), rms

@@ -91,9 +91,7 @@ class SimulatedField:
         to count objects found and radio galaxies taken for diffuse emission.
     """
 
-    def __init__(
-        self, mosaic, truth, confusers, objects, diffuse, rms_map, components, instances
-    ):
+    def __init__(self, mosaic, truth, confusers, objects, diffuse, rms_map, components, instances):
         self.mosaic = mosaic
         self.truth = truth
         self.instances = instances

@@ -1,0 +1,28 @@
+"""Training networks on simulated skies or on users' own labelled images.
+
+See :doc:`/training` for the configuration keys and the commands that
+trained the shipped models.
+"""
+
+from .config import TrainingConfig
+from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
+from .export import export_model, model_card
+from .losses import LOSSES, segmentation_loss
+from .metrics import ObjectCounts, object_counts, pixel_counts, pixel_scores
+from .trainer import Trainer
+
+__all__ = [
+    "TrainingConfig",
+    "Trainer",
+    "SimulatedTiles",
+    "FitsPairTiles",
+    "simulated_field",
+    "export_model",
+    "model_card",
+    "LOSSES",
+    "segmentation_loss",
+    "ObjectCounts",
+    "object_counts",
+    "pixel_counts",
+    "pixel_scores",
+]

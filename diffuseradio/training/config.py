@@ -1,0 +1,177 @@
+"""Training configuration, read from a TOML file.
+
+Every key has a default; a TOML file only names what it changes. Sections and
+keys (see also :doc:`/training`):
+
+``[model]``
+    ``name``, ``version``, ``architecture`` (``"unet"``/``"transunet"``),
+    ``args`` (table of network keyword arguments), ``classes`` (list, the
+    first is the background; ``["background", "diffuse"]`` trains one
+    sigmoid output, more classes one softmax output per class:
+    ``["background", "halo", "relic", "bridge"]``), ``description``,
+    ``license``, ``citation``.
+``[grid]``
+    ``beam_arcsec`` and ``pixel_scale_arcsec`` (the working grid),
+    ``accepted_beam_arcsec`` (``[min, max]`` input beams), ``tile_size``,
+    ``tile_overlap``.
+``[normalization]``
+    ``name``, ``parameters`` (table), ``rms_box_beams``.
+``[data]``
+    ``field_size`` (pixels of each simulated field), ``tiles_per_field``,
+    ``rms_ujy`` (``[min, max]`` noise per beam, drawn log-uniformly),
+    ``beam_jitter_arcsec`` (``[min, max]`` beam of the simulated fields),
+    ``blank_probability`` (fraction of tiles given a random blanked edge),
+    ``seed``, ``validation_seed``, ``validation_fields``, ``population``
+    (table of :class:`~diffuseradio.simulate.SkySimulator` population
+    settings), ``fits_pairs`` (list of ``[image, mask]`` paths: train on
+    these instead of simulated fields).
+``[training]``
+    ``batch_size`` (global, over all processes), ``steps_per_epoch``,
+    ``epochs``, ``learning_rate``, ``weight_decay``, ``warmup_steps``,
+    ``loss`` (``"bce_dice"``, ``"focal_dice"``, ``"tversky"``, ``"bce"``),
+    ``precision`` (``"auto"``, ``"bf16"``, ``"fp32"``), ``grad_clip``,
+    ``patience`` (epochs without improvement before stopping),
+    ``num_workers``, ``threads`` (torch threads, 0 = leave as is),
+    ``threshold``, ``min_area_beams``, ``output_dir``, ``seed``.
+"""
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+__all__ = ["TrainingConfig"]
+
+
+@dataclass
+class ModelSection:
+    name: str = "diffuse-unet"
+    version: str = "0.1.0"
+    architecture: str = "unet"
+    args: dict = field(default_factory=lambda: {"depth": 4, "base_width": 16, "norm": "batch"})
+    classes: list = field(default_factory=lambda: ["background", "diffuse"])
+    description: str = ""
+    license: str = "BSD-3-Clause"
+    citation: str = ""
+
+
+@dataclass
+class GridSection:
+    beam_arcsec: float = 20.0
+    pixel_scale_arcsec: float = 6.0
+    accepted_beam_arcsec: list = field(default_factory=lambda: [4.0, 90.0])
+    tile_size: int = 256
+    tile_overlap: int = 48
+
+
+@dataclass
+class NormalizationSection:
+    name: str = "snr_asinh"
+    parameters: dict = field(default_factory=lambda: {"softening": 3.0})
+    rms_box_beams: float = 30.0
+
+
+@dataclass
+class DataSection:
+    field_size: int = 512
+    tiles_per_field: int = 4
+    rms_ujy: list = field(default_factory=lambda: [60.0, 200.0])
+    beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
+    blank_probability: float = 0.1
+    seed: int = 1
+    validation_seed: int = 20261125
+    validation_fields: int = 48
+    population: dict = field(default_factory=dict)
+    fits_pairs: list = field(default_factory=list)
+
+
+@dataclass
+class TrainingSection:
+    batch_size: int = 8
+    steps_per_epoch: int = 200
+    epochs: int = 20
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    loss: str = "bce_dice"
+    precision: str = "auto"
+    grad_clip: float = 1.0
+    patience: int = 5
+    num_workers: int = 1
+    threads: int = 0
+    threshold: float = 0.5
+    min_area_beams: float = 4.0
+    output_dir: str = "training-run"
+    seed: int = 0
+
+
+_SECTIONS = {
+    "model": ModelSection,
+    "grid": GridSection,
+    "normalization": NormalizationSection,
+    "data": DataSection,
+    "training": TrainingSection,
+}
+
+
+@dataclass
+class TrainingConfig:
+    """All settings of a training run (see the module docstring for the keys).
+
+    Examples
+    --------
+    >>> config = TrainingConfig.from_dict({"training": {"epochs": 3}})
+    >>> config.training.epochs, config.grid.beam_arcsec
+    (3, 20.0)
+    """
+
+    model: ModelSection = field(default_factory=ModelSection)
+    grid: GridSection = field(default_factory=GridSection)
+    normalization: NormalizationSection = field(default_factory=NormalizationSection)
+    data: DataSection = field(default_factory=DataSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from nested dictionaries; unknown sections or keys are errors."""
+        unknown = set(values) - set(_SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown configuration sections: {sorted(unknown)}")
+        sections = {}
+        for name, section in _SECTIONS.items():
+            given = dict(values.get(name, {}))
+            known = {f.name for f in fields(section)}
+            extra = set(given) - known
+            if extra:
+                raise ValueError(
+                    f"unknown keys in [{name}]: {sorted(extra)}; known: {sorted(known)}"
+                )
+            sections[name] = section(**given)
+        return cls(**sections)
+
+    @classmethod
+    def read(cls, path):
+        """Read a TOML file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        TrainingConfig
+        """
+        path = Path(path)
+        try:
+            values = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path} is not valid TOML: {err}") from None
+        return cls.from_dict(values)
+
+    def to_dict(self):
+        """Nested dictionaries of all settings (JSON/TOML-serialisable)."""
+        return asdict(self)
+
+    @property
+    def num_outputs(self):
+        """Network output channels: 1 for two classes (sigmoid), else one per class."""
+        return 1 if len(self.model.classes) == 2 else len(self.model.classes)

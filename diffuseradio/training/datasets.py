@@ -1,0 +1,231 @@
+"""Training data: simulated fields made on the fly, or image/mask FITS pairs.
+
+Both datasets go through the same resolution matching
+(:func:`diffuseradio.resolution.to_working_grid`), normalisation
+(:func:`diffuseradio.normalization.network_input`) and tiling
+(:func:`diffuseradio.tiling.tile_slices`) as inference. Items are
+deterministic functions of their index, so a run is reproducible whatever
+the number of data-loader workers or processes, and resuming continues with
+exactly the data an uninterrupted run would have seen.
+"""
+
+import astropy.units as u
+import numpy as np
+import torch
+from radio_beam import Beam
+
+from ..mosaic import SurveyMosaic
+from ..normalization import network_input
+from ..resolution import to_working_grid
+from ..simulate import SkySimulator
+from ..tiling import tile_slices
+
+__all__ = ["SimulatedTiles", "FitsPairTiles", "labels_from_truth", "dihedral", "simulated_field"]
+
+
+def labels_from_truth(truth, classes):
+    """Training labels from a simulator truth map.
+
+    Parameters
+    ----------
+    truth : numpy.ndarray
+        Class map (0 background, 1 halo, 2 relic, 3 bridge/filament).
+    classes : list of str
+        The model's classes; with two, every diffuse class is 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 labels.
+    """
+    truth = np.asarray(truth)
+    if len(classes) == 2:
+        return (truth > 0).astype(np.int64)
+    return truth.astype(np.int64)
+
+
+def dihedral(array, k, flip):
+    """Rotate the last two axes by ``k`` quarter turns, then flip them left-right."""
+    out = np.rot90(array, k, axes=(-2, -1))
+    return np.ascontiguousarray(out[..., ::-1] if flip else out)
+
+
+def simulated_field(config, seed, index):
+    """Simulate field ``index`` of a training or validation set.
+
+    The beam and noise of each field are drawn from the configured jitter
+    ranges (``[data] beam_jitter_arcsec`` and ``rms_ujy``) with a generator
+    seeded by ``(seed, index)``.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    seed : int
+    index : int
+
+    Returns
+    -------
+    field : diffuseradio.simulate.SimulatedField
+    image : numpy.ndarray
+        float32 normalised network input.
+    """
+    data = config.data
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
+    beam = rng.uniform(*data.beam_jitter_arcsec) * u.arcsec
+    rms = np.exp(rng.uniform(*np.log(data.rms_ujy))) * u.uJy / u.beam
+    simulator = SkySimulator(
+        data.field_size,
+        config.grid.pixel_scale_arcsec * u.arcsec,
+        beam,
+        rms,
+        seed=seed,
+        **data.population,
+    )
+    field = simulator.field(int(index))
+    image, _ = network_input(
+        field.mosaic,
+        name=config.normalization.name,
+        parameters=config.normalization.parameters,
+        rms_box_beams=config.normalization.rms_box_beams,
+    )
+    return field, image
+
+
+class SimulatedTiles(torch.utils.data.Dataset):
+    """Tiles cut from simulated fields, made on the fly.
+
+    Item ``i`` comes from field ``i // tiles_per_field``; its crop position,
+    rotation/flip and optional blanked edge are drawn from a generator
+    seeded by ``(seed, i)``. Neighbouring items share a field, which each
+    worker simulates once.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    seed : int, optional
+        Default ``config.data.seed``.
+    length : int, optional
+        Nominal length (items are defined for any non-negative index).
+    """
+
+    def __init__(self, config, *, seed=None, length=2**31 - 1):
+        self.config = config
+        self.seed = config.data.seed if seed is None else int(seed)
+        self.length = length
+        self._cache = {}
+
+    def __len__(self):
+        return self.length
+
+    def _field(self, index):
+        if index not in self._cache:
+            field, image = simulated_field(self.config, self.seed, index)
+            labels = labels_from_truth(field.truth, self.config.model.classes)
+            self._cache = {index: (image, labels)}  # neighbouring items share it
+        return self._cache[index]
+
+    def __getitem__(self, index):
+        data = self.config.data
+        size = self.config.grid.tile_size
+        image, labels = self._field(int(index) // data.tiles_per_field)
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 2)))
+        y0 = rng.integers(0, image.shape[0] - size + 1)
+        x0 = rng.integers(0, image.shape[1] - size + 1)
+        window = (slice(y0, y0 + size), slice(x0, x0 + size))
+        tile, target = image[window].copy(), labels[window].copy()
+        if rng.random() < data.blank_probability:
+            _blank_edge(tile, target, rng)
+        k, flip = int(rng.integers(4)), bool(rng.integers(2))
+        return (
+            torch.from_numpy(dihedral(tile, k, flip)[None]),
+            torch.from_numpy(dihedral(target, k, flip)),
+        )
+
+
+class FitsPairTiles(torch.utils.data.Dataset):
+    """Tiles of image/mask FITS pairs from disk (users' own simulations or labels).
+
+    Each image is read with :meth:`SurveyMosaic.read
+    <diffuseradio.SurveyMosaic.read>`, brought to the working grid and
+    normalised exactly as at inference; its mask (integer class labels on
+    the image's grid) is reprojected to the working grid by nearest
+    neighbour. Tiles follow :func:`~diffuseradio.tiling.tile_slices`; each
+    item gets a rotation/flip drawn from ``(seed, index)``.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    pairs : list of (path, path)
+        Image and mask files.
+    seed : int, optional
+    """
+
+    def __init__(self, config, pairs, *, seed=None):
+        self.config = config
+        self.seed = config.data.seed if seed is None else int(seed)
+        self.images, self.labels, self.items = [], [], []
+        for number, (image_path, mask_path) in enumerate(pairs):
+            image, labels = self._load(image_path, mask_path)
+            self.images.append(image)
+            self.labels.append(labels)
+            grid = config.grid
+            for window in tile_slices(image.shape, grid.tile_size, grid.tile_overlap):
+                self.items.append((number, window))
+
+    def _load(self, image_path, mask_path):
+        from astropy.io import fits
+        from reproject import reproject_interp
+
+        config = self.config
+        mosaic = SurveyMosaic.read(image_path)
+        matched, _ = to_working_grid(
+            mosaic,
+            working_beam=Beam(config.grid.beam_arcsec * u.arcsec),
+            working_pixel_scale=config.grid.pixel_scale_arcsec * u.arcsec,
+            accepted_range=config.grid.accepted_beam_arcsec * u.arcsec,
+        )
+        with fits.open(mask_path) as hdul:
+            mask = np.asarray(hdul[0].data).squeeze()
+        if mask.shape != mosaic.shape:
+            raise ValueError(
+                f"mask {mask_path} has shape {mask.shape}, image {image_path} {mosaic.shape}"
+            )
+        labels, _ = reproject_interp(
+            (mask.astype(np.float32), mosaic.wcs),
+            matched.wcs,
+            shape_out=matched.shape,
+            order="nearest-neighbor",
+        )
+        image, _ = network_input(
+            matched,
+            name=config.normalization.name,
+            parameters=config.normalization.parameters,
+            rms_box_beams=config.normalization.rms_box_beams,
+        )
+        labels = labels_from_truth(np.nan_to_num(labels).astype(np.int64), config.model.classes)
+        return image, labels
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        number, window = self.items[index]
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 3)))
+        k, flip = int(rng.integers(4)), bool(rng.integers(2))
+        tile = self.images[number][window]
+        target = self.labels[number][window]
+        return (
+            torch.from_numpy(dihedral(tile, k, flip)[None]),
+            torch.from_numpy(dihedral(target, k, flip)),
+        )
+
+
+def _blank_edge(tile, target, rng):
+    """Blank the part of a tile beyond a random straight edge (as mosaic borders)."""
+    size = tile.shape[0]
+    angle = rng.uniform(0, 2 * np.pi)
+    offset = rng.uniform(0.5, 0.9) * size / 2
+    yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
+    outside = xx * np.cos(angle) + yy * np.sin(angle) > offset
+    tile[outside] = 0.0  # what a blanked (NaN) pixel becomes after normalisation
+    target[outside] = 0

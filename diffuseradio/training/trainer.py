@@ -1,0 +1,385 @@
+"""The training loop: AdamW, warm-up + cosine schedule, bf16, checkpoints, DDP.
+
+Checkpoints are a safetensors file (network weights and optimizer state) and
+a JSON file (epoch, schedule, history, random state): nothing is pickled, and
+a resumed run continues bit for bit. Under ``torchrun`` the network is
+wrapped in DistributedDataParallel; every process takes its share of each
+global batch, and rank 0 validates, logs and writes checkpoints.
+"""
+
+import csv
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from ..models import ARCHITECTURES, select_precision
+from ..models.inference import predict_image
+from ..segmentation import segment
+from ..utils import atomic_write
+from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
+from .losses import segmentation_loss
+from .metrics import ObjectCounts, object_counts, pixel_counts, pixel_scores
+
+__all__ = ["Trainer"]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
+CHECKPOINT_STATE = "checkpoint.json"
+BEST_WEIGHTS = "best.safetensors"
+METRICS_LOG = "metrics.csv"
+
+
+class Trainer:
+    """Train a network as a :class:`~diffuseradio.training.TrainingConfig` says.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    output_dir : str or os.PathLike, optional
+        Where checkpoints, the metrics log and the best weights go (default
+        ``config.training.output_dir``).
+    device : str, optional
+        ``"cpu"`` or a CUDA device.
+    command : str, optional
+        The command line that started the run, recorded in the model card.
+
+    Examples
+    --------
+    >>> from diffuseradio.training import Trainer, TrainingConfig
+    >>> config = TrainingConfig.from_dict({"training": {"epochs": 2}})
+    >>> trainer = Trainer(config, output_dir="run")  # doctest: +SKIP
+    >>> history = trainer.fit()  # doctest: +SKIP
+    """
+
+    def __init__(self, config, *, output_dir=None, device="cpu", command=None):
+        self.config = config
+        settings = config.training
+        self.output_dir = Path(output_dir or settings.output_dir)
+        self.device = torch.device(device)
+        self.command = command
+        self.rank, self.world = _distributed()
+        if settings.batch_size % self.world:
+            raise ValueError(
+                f"batch_size {settings.batch_size} is not divisible by {self.world} processes"
+            )
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        torch.manual_seed(settings.seed)
+        self.network = _build_network(config).to(self.device, memory_format=torch.channels_last)
+        self.model = self.network
+        if self.world > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(self.network)
+        self.precision = select_precision(settings.precision, self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.network.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+        )
+        total = settings.epochs * settings.steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _warmup_cosine(settings.warmup_steps, total)
+        )
+        self.loss = segmentation_loss(settings.loss)
+        self.dataset = (
+            FitsPairTiles(config, config.data.fits_pairs)
+            if config.data.fits_pairs
+            else SimulatedTiles(config)
+        )
+        self.epoch = 0
+        self.history = []
+        self.best_score = -math.inf
+        self.epochs_without_improvement = 0
+        self._validation = None
+
+    # --------------------------------------------------------------- loop
+
+    def fit(self, *, progress=True):
+        """Train until the last epoch or early stopping.
+
+        Parameters
+        ----------
+        progress : bool, optional
+            Show a progress bar over the steps of each epoch (rank 0).
+
+        Returns
+        -------
+        list of dict
+            One dictionary of metrics per epoch.
+        """
+        settings = self.config.training
+        if self.rank == 0:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        while self.epoch < settings.epochs:
+            started = time.perf_counter()
+            train_loss = self.train_epoch(progress=progress and self.rank == 0)
+            record = {"epoch": self.epoch + 1, "train_loss": train_loss}
+            if self.rank == 0:
+                record.update(self.validate())
+                record["seconds"] = round(time.perf_counter() - started, 1)
+                self._update_best(record)
+            self.epoch += 1
+            self.history.append(record)
+            if self.rank == 0:
+                self._log(record)
+                self.save_checkpoint()
+                log.info("epoch %d: %s", self.epoch, record)
+            if self._should_stop():
+                break
+        return self.history
+
+    def train_epoch(self, *, progress=False):
+        """One epoch of ``steps_per_epoch`` optimisation steps; the mean loss."""
+        settings = self.config.training
+        per_rank = settings.batch_size // self.world
+        first = self.epoch * settings.steps_per_epoch
+        indices = [
+            step * settings.batch_size + self.rank * per_rank + k
+            for step in range(first, first + settings.steps_per_epoch)
+            for k in range(per_rank)
+        ]
+        if isinstance(self.dataset, FitsPairTiles):
+            indices = [i % len(self.dataset) for i in indices]
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_size=per_rank,
+            sampler=indices,
+            num_workers=settings.num_workers,
+            persistent_workers=False,
+        )
+        self.model.train()
+        losses = []
+        for images, labels in tqdm(loader, desc=f"epoch {self.epoch + 1}", disable=not progress):
+            losses.append(self.step(images, labels))
+        return float(np.mean(losses))
+
+    def step(self, images, labels):
+        """One optimisation step on a batch; returns the loss."""
+        images = images.to(self.device, memory_format=torch.channels_last)
+        labels = labels.to(self.device)
+        with torch.autocast(
+            self.device.type,
+            dtype=self.precision,
+            enabled=self.precision != torch.float32,
+        ):
+            logits = self.model(images)
+        loss = self.loss(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.training.grad_clip:
+            torch.nn.utils.clip_grad_norm_(
+                self.network.parameters(), self.config.training.grad_clip
+            )
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    # --------------------------------------------------------- validation
+
+    def validation_fields(self):
+        """The fixed validation set: ``validation_fields`` simulated fields.
+
+        Drawn with ``validation_seed``, which training never uses.
+        """
+        if self._validation is None:
+            data = self.config.data
+            self._validation = [
+                simulated_field(self.config, data.validation_seed, index)
+                for index in range(data.validation_fields)
+            ]
+        return self._validation
+
+    def validate(self, fields=None):
+        """Pixel and object metrics on the validation fields.
+
+        Returns
+        -------
+        dict
+            ``val_iou``, ``val_dice``, ``val_precision``, ``val_recall`` and the
+            object-level summary of :class:`~diffuseradio.training.metrics.ObjectCounts`
+            (prefixed ``val_``).
+        """
+        config = self.config
+        threshold = config.training.threshold
+        pixels = np.zeros(3, dtype=np.int64)
+        objects = ObjectCounts()
+        for field, image in fields or self.validation_fields():
+            probability = self.predict(image)
+            diffuse = probability if probability.ndim == 2 else 1 - probability[0]
+            predicted = diffuse >= threshold
+            pixels += pixel_counts(predicted, field.truth > 0)
+            beam_area = field.mosaic.beam_area_pixels
+            labels = segment(
+                diffuse, threshold, min_area=config.training.min_area_beams * beam_area
+            )
+            objects = objects + object_counts(labels, field)
+        scores = pixel_scores(pixels)
+        scores.update(objects.summary())
+        self.network.train()
+        return {f"val_{name}": value for name, value in scores.items()}
+
+    def predict(self, image):
+        """Probability of diffuse emission for a normalised image (2-D, or one map per class)."""
+        grid = self.config.grid
+        probability, _ = predict_image(
+            self.network,
+            image,
+            tile_size=grid.tile_size,
+            overlap=grid.tile_overlap,
+            device=self.device,
+            precision=self.precision,
+        )
+        return probability[0] if probability.shape[0] == 1 else probability
+
+    # -------------------------------------------------------- checkpoints
+
+    def save_checkpoint(self, directory=None):
+        """Write ``checkpoint.safetensors`` and ``checkpoint.json`` (atomically)."""
+        directory = Path(directory or self.output_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in _state(self.network)}
+        optimizer = self.optimizer.state_dict()
+        for index, state in optimizer["state"].items():
+            for name, value in state.items():
+                tensors[f"optimizer.{index}.{name}"] = value.detach().cpu().contiguous()
+        tensors["rng.torch"] = torch.get_rng_state()
+        state = {
+            "epoch": self.epoch,
+            "history": self.history,
+            "best_score": self.best_score,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "param_groups": optimizer["param_groups"],
+            "scheduler": self.scheduler.state_dict(),
+            "config": self.config.to_dict(),
+            "command": self.command,
+        }
+        atomic_write(directory / CHECKPOINT_WEIGHTS, lambda tmp: save_file(tensors, tmp))
+        atomic_write(
+            directory / CHECKPOINT_STATE,
+            lambda tmp: Path(tmp).write_text(json.dumps(_jsonable(state), indent=1)),
+        )
+
+    def load_checkpoint(self, directory):
+        """Restore a run from :meth:`save_checkpoint`'s files (no unpickling)."""
+        directory = Path(directory)
+        if directory.is_file():
+            directory = directory.parent
+        tensors = load_file(directory / CHECKPOINT_WEIGHTS)
+        state = json.loads((directory / CHECKPOINT_STATE).read_text())
+        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        self.network.load_state_dict(model_state)
+        optimizer_state = {}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                optimizer_state.setdefault(int(index), {})[name] = value
+        self.optimizer.load_state_dict(
+            {"state": optimizer_state, "param_groups": state["param_groups"]}
+        )
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.epoch = state["epoch"]
+        self.history = state["history"]
+        self.best_score = state["best_score"]
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+        if state.get("command"):
+            self.command = state["command"]
+
+    def load_best(self):
+        """Load the weights of the epoch with the best validation Dice."""
+        self.network.load_state_dict(load_file(self.output_dir / BEST_WEIGHTS))
+
+    @classmethod
+    def resume(cls, checkpoint, *, device="cpu"):
+        """A trainer rebuilt from a checkpoint folder or file, ready to :meth:`fit`."""
+        from .config import TrainingConfig
+
+        directory = Path(checkpoint)
+        directory = directory.parent if directory.is_file() else directory
+        state = json.loads((directory / CHECKPOINT_STATE).read_text())
+        trainer = cls(
+            TrainingConfig.from_dict(state["config"]), output_dir=directory, device=device
+        )
+        trainer.load_checkpoint(directory)
+        return trainer
+
+    # ----------------------------------------------------------- helpers
+
+    def _update_best(self, record):
+        score = record["val_dice"]
+        if score > self.best_score:
+            self.best_score = score
+            self.epochs_without_improvement = 0
+            record["best"] = True
+            tensors = {k: v.detach().cpu().contiguous() for k, v in _state(self.network)}
+            atomic_write(self.output_dir / BEST_WEIGHTS, lambda tmp: save_file(tensors, tmp))
+        else:
+            self.epochs_without_improvement += 1
+            record["best"] = False
+
+    def _should_stop(self):
+        stop = torch.tensor(
+            [self.epochs_without_improvement >= self.config.training.patience], dtype=torch.int32
+        )
+        if self.world > 1:
+            dist.broadcast(stop, src=0)
+        return bool(stop.item())
+
+    def _log(self, record):
+        path = self.output_dir / METRICS_LOG
+        names = list(record)
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(record)
+
+
+def _build_network(config):
+    try:
+        network_class = ARCHITECTURES[config.model.architecture]
+    except KeyError:
+        known = ", ".join(ARCHITECTURES)
+        raise ValueError(
+            f"unknown architecture {config.model.architecture!r}; known: {known}"
+        ) from None
+    return network_class(in_channels=1, num_classes=config.num_outputs, **config.model.args)
+
+
+def _state(network):
+    return network.state_dict().items()
+
+
+def _distributed():
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _warmup_cosine(warmup, total):
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(total - warmup, 1)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else (1e308 if value > 0 else -1e308)
+    return value

@@ -1,0 +1,144 @@
+"""The diffuseradio command line."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+from astropy.table import QTable
+from astropy.wcs import WCS
+from regions import Regions
+
+from diffuseradio.cli import main
+from diffuseradio.models import UNet
+from diffuseradio.training import TrainingConfig, export_model
+
+P218 = ("lotss_dr1_P218+55_field", "LoTSS_DR1_P218+55_cutout_200px.fits")
+MWA = ("mwa_phase2_clusters_clipped", "abell0122field1118mhzr0.0_Halo.fits")
+
+
+@pytest.fixture(scope="module")
+def model_card(tmp_path_factory):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "cli-test", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16},
+            "training": {"threshold": 0.3},
+        }
+    )
+    torch.manual_seed(0)
+    network = UNet(in_channels=1, num_classes=1, **config.model.args)
+    return str(export_model(network, config, tmp_path_factory.mktemp("model")))
+
+
+def run(*args):
+    return main([str(a) for a in args])
+
+
+def test_detect_writes_all_outputs_on_the_input_grid(real_data_path, tmp_path, model_card):
+    image = real_data_path(*P218)
+    status = run("detect", image, "-o", tmp_path, "--model", model_card, "--no-progress")
+    assert status == 0
+    stem = image.name.removesuffix(".fits")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(
+        f"{stem}.{s}"
+        for s in ("catalog.ecsv", "regions.reg", "mask.fits", "probability.fits", "png")
+    )
+    with fits.open(image) as original, fits.open(tmp_path / f"{stem}.mask.fits") as mask:
+        assert mask[0].data.shape == original[0].data.shape
+        assert mask[0].data.dtype.kind == "i" and mask[0].data.dtype.itemsize == 4
+        wcs_in, wcs_out = WCS(original[0].header).celestial, WCS(mask[0].header)
+        for x, y in [(0, 0), (150, 20)]:
+            assert (
+                wcs_in.pixel_to_world(x, y).separation(wcs_out.pixel_to_world(x, y))
+                < 1e-6 * u.arcsec
+            )
+    table = QTable.read(tmp_path / f"{stem}.catalog.ecsv")
+    assert table.meta["model"] == "cli-test@0.1.0"
+    assert len(Regions.read(tmp_path / f"{stem}.regions.reg", format="ds9")) == len(table)
+    # A second run refuses to overwrite, unless asked.
+    assert run("detect", image, "-o", tmp_path, "--model", model_card, "--no-progress") == 2
+    assert (
+        run("detect", image, "-o", tmp_path, "--model", model_card, "--no-progress", "--overwrite")
+        == 0
+    )
+
+
+def test_detect_bad_input_fails_cleanly(real_data_path, tmp_path, model_card, capsys):
+    bad = tmp_path / "in" / "notes.fits"
+    bad.parent.mkdir()
+    bad.write_text("not a FITS file")
+    out = tmp_path / "out"
+    assert run("detect", bad, "-o", out, "--model", model_card) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "is not a FITS file" in error[0]
+    assert list(out.iterdir()) == []  # no partial outputs
+    assert run("detect", real_data_path(*MWA), "-o", out, "--model", model_card) == 2
+    message = capsys.readouterr().err
+    assert "no restoring beam" in message and "--beam ARCSEC" in message
+    assert list(out.iterdir()) == []
+    assert run("detect", "-o", out, "--model", "no-such-model") == 2
+
+
+def test_detect_example(tmp_path, model_card):
+    assert run("detect", "--example", "-o", tmp_path, "--model", model_card, "--no-progress") == 0
+    assert (tmp_path / "example_field.image.catalog.ecsv").exists()
+
+
+def test_simulate_writes_fields(tmp_path):
+    status = run(
+        "simulate",
+        "-n",
+        2,
+        "--size",
+        64,
+        "--pixel-scale",
+        6,
+        "--beam",
+        20,
+        "--rms",
+        1e-4,
+        "-o",
+        tmp_path,
+        "--seed",
+        3,
+        "--no-progress",
+    )
+    assert status == 0
+    images = sorted(tmp_path.glob("*.image.fits"))
+    assert len(images) == 2
+    with fits.open(images[0]) as hdul:
+        assert hdul[0].header["BMAJ"] == pytest.approx(20 / 3600)
+        assert np.std(hdul[0].data) > 0
+
+
+def test_models_lists(capsys):
+    assert run("models") == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_train_and_export(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        '[model]\nname = "tiny-cli"\n[model.args]\ndepth = 2\nbase_width = 4\nnorm = "group"\n'
+        "[grid]\ntile_size = 64\ntile_overlap = 16\n"
+        "[data]\nfield_size = 96\ntiles_per_field = 2\nvalidation_fields = 1\n"
+        "[training]\nbatch_size = 2\nsteps_per_epoch = 2\nepochs = 1\nnum_workers = 0\n"
+    )
+    status = run(
+        "train",
+        "--config",
+        config,
+        "--output",
+        tmp_path / "run",
+        "--export",
+        tmp_path / "model",
+        "--no-progress",
+    )
+    assert status == 0
+    assert (tmp_path / "run" / "checkpoint.safetensors").exists()
+    card = tmp_path / "model" / "tiny-cli-0.1.0.json"
+    assert card.exists()
+    assert "train --config" in card.read_text()
+    assert run("train", "--resume", tmp_path / "run", "--no-progress") == 0

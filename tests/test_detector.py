@@ -1,0 +1,102 @@
+"""DiffuseDetector.predict/detect mechanics with a small untrained network.
+
+Detection quality with the shipped models is checked in test_pretrained.py.
+"""
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from helpers import lotss_wcs
+
+from diffuseradio import (
+    DetectionCatalog,
+    DiffuseDetector,
+    IncompatibleResolutionError,
+    InvalidImageError,
+    SurveyMosaic,
+)
+from diffuseradio.training import TrainingConfig, export_model
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "mechanics", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16},
+        }
+    )
+    torch.manual_seed(1)
+    from diffuseradio.models import UNet
+
+    network = UNet(in_channels=1, num_classes=1, **config.model.args)
+    card = export_model(network, config, tmp_path_factory.mktemp("model"))
+    return DiffuseDetector.from_pretrained(card, device="cpu", precision="fp32")
+
+
+def lotss_like(shape=(301, 287), rng=None, blank=True):
+    rng = rng or np.random.default_rng(0)
+    data = rng.normal(0, 70e-6, shape)
+    if blank:
+        data[:20] = np.nan
+    return SurveyMosaic(data, lotss_wcs(shape), beam=6 * u.arcsec, meta={"path": "test.fits"})
+
+
+def test_predict_on_input_grid_with_blanks(detector):
+    mosaic = lotss_like()
+    probability = detector.predict(mosaic)
+    assert probability.shape == mosaic.shape
+    assert probability.dtype == np.float32
+    assert np.isnan(probability[:20]).all()
+    finite = probability[20:]
+    assert np.isfinite(finite).all()
+    assert 0 <= finite.min() and finite.max() <= 1
+
+
+def test_predict_with_test_time_augmentation(detector):
+    mosaic = lotss_like()
+    probability, spread = detector.predict(mosaic, augment=True)
+    assert probability.shape == spread.shape == mosaic.shape
+    assert np.nanmin(spread) >= 0
+    assert np.nanmax(spread) > 0  # an untrained network is not rotation invariant
+
+
+def test_predict_native_working_grid_needs_no_resampling(detector):
+    shape = (100, 90)
+    mosaic = SurveyMosaic(
+        np.random.default_rng(1).normal(0, 1e-4, shape),
+        lotss_wcs(shape, pixel_scale=6 * u.arcsec),
+        beam=20 * u.arcsec,
+    )
+    assert detector.predict(mosaic).shape == shape
+
+
+def test_image_smaller_than_a_tile(detector):
+    shape = (40, 50)  # 40 x 1.5" = 1', i.e. 10 x 12 pixels at 6"
+    mosaic = SurveyMosaic(
+        np.random.default_rng(2).normal(0, 7e-5, shape), lotss_wcs(shape), beam=6 * u.arcsec
+    )
+    assert detector.predict(mosaic).shape == shape
+
+
+def test_refusals(detector):
+    tiny = SurveyMosaic(np.ones((12, 12)), lotss_wcs((12, 12)), beam=6 * u.arcsec)
+    with pytest.raises(InvalidImageError, match="at least 8 pixels"):
+        detector.predict(tiny)
+    coarse = SurveyMosaic(np.ones((50, 50)), lotss_wcs((50, 50), 60 * u.arcsec), beam=3 * u.arcmin)
+    with pytest.raises(IncompatibleResolutionError, match="outside the 4-90 arcsec range"):
+        detector.predict(coarse)
+    with pytest.raises(ValueError, match="threshold"):
+        detector.detect(lotss_like(), threshold=1.5)
+
+
+def test_detect_returns_catalog_with_meta(detector):
+    mosaic = lotss_like()
+    catalog = detector.detect(mosaic, threshold=0.5, min_area_beams=1)
+    assert isinstance(catalog, DetectionCatalog)
+    assert catalog.segmentation.shape == mosaic.shape
+    assert catalog.meta["model"] == "mechanics@0.1.0"
+    probability = catalog.probability
+    labelled = catalog.segmentation > 0
+    assert np.all(probability[labelled] >= 0.5 - 1e-6) or not labelled.any()

@@ -1,0 +1,225 @@
+"""Training: datasets, losses, metrics, the trainer, checkpoints, DDP, export."""
+
+import socket
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+
+from diffuseradio import DiffuseDetector
+from diffuseradio.simulate import SkySimulator, write_field
+from diffuseradio.training import (
+    FitsPairTiles,
+    SimulatedTiles,
+    Trainer,
+    TrainingConfig,
+    export_model,
+    object_counts,
+    pixel_counts,
+    pixel_scores,
+    segmentation_loss,
+)
+
+TINY = {
+    "model": {
+        "name": "tiny",
+        "version": "0.0.1",
+        "args": {"depth": 2, "base_width": 4, "norm": "group"},
+    },
+    "grid": {"tile_size": 64, "tile_overlap": 16},
+    "data": {"field_size": 128, "tiles_per_field": 4, "validation_fields": 2, "seed": 5},
+    "training": {
+        "batch_size": 4,
+        "steps_per_epoch": 3,
+        "epochs": 2,
+        "num_workers": 0,
+        "warmup_steps": 1,
+        "learning_rate": 5e-3,
+        "patience": 10,
+    },
+}
+
+
+def tiny_config(**changes):
+    values = {section: dict(settings) for section, settings in TINY.items()}
+    for key, value in changes.items():
+        section, name = key.split("__")
+        values[section][name] = value
+    return TrainingConfig.from_dict(values)
+
+
+def weights(trainer):
+    return {k: v.clone() for k, v in trainer.network.state_dict().items()}
+
+
+def test_config_from_toml(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text('[training]\nepochs = 3\n[model]\nclasses = ["background", "halo", "relic"]\n')
+    config = TrainingConfig.read(path)
+    assert config.training.epochs == 3
+    assert config.num_outputs == 3
+    path.write_text("[training]\nepoch = 3\n")
+    with pytest.raises(ValueError, match="unknown keys in \\[training\\]"):
+        TrainingConfig.read(path)
+
+
+def test_simulated_tiles_are_deterministic_and_augmented():
+    config = tiny_config()
+    dataset = SimulatedTiles(config)
+    image, labels = dataset[5]
+    assert image.shape == (1, 64, 64) and image.dtype == torch.float32
+    assert labels.shape == (64, 64) and labels.dtype == torch.int64
+    again, _ = SimulatedTiles(config)[5]
+    assert torch.equal(image, again)
+    other, _ = dataset[6]  # same field, another crop/rotation
+    assert not torch.equal(image, other)
+
+
+def test_fits_pairs_dataset(tmp_path):
+    simulator = SkySimulator(96, 6 * u.arcsec, 20 * u.arcsec, 100 * u.uJy / u.beam, seed=2)
+    stem = tmp_path / "field"
+    write_field(simulator.field(0), stem)
+    pairs = [(f"{stem}.image.fits", f"{stem}.truth.fits")]
+    dataset = FitsPairTiles(tiny_config(), pairs)
+    assert len(dataset) == 4  # 96 px in 64 px tiles with 16 px overlap: 2 x 2
+    image, labels = dataset[0]
+    assert image.shape == (1, 64, 64)
+    assert set(np.unique(labels.numpy())) <= {0, 1}
+
+
+def test_losses_prefer_the_truth():
+    labels = torch.zeros(2, 16, 16, dtype=torch.int64)
+    labels[:, 4:10, 4:10] = 1
+    good = (labels.float() * 2 - 1).unsqueeze(1) * 5
+    bad = -good
+    for name in ("bce_dice", "focal_dice", "tversky", "bce"):
+        loss = segmentation_loss(name)
+        assert loss(good, labels) < 0.1 < loss(bad, labels)
+    multi = torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).float() * 10
+    assert segmentation_loss("bce_dice")(multi, labels) < 0.1
+    with pytest.raises(ValueError, match="unknown loss"):
+        segmentation_loss("l2")
+
+
+def test_pixel_and_object_metrics():
+    simulator = SkySimulator(
+        256,
+        6 * u.arcsec,
+        20 * u.arcsec,
+        100 * u.uJy / u.beam,
+        seed=3,
+        radio_galaxy_density=100 / u.deg**2,
+        halo_density=30 / u.deg**2,
+    )
+    field = simulator.field(0)
+    truth = field.truth > 0
+    scores = pixel_scores(pixel_counts(truth, truth))
+    assert scores["iou"] == scores["dice"] == scores["precision"] == scores["recall"] == 1.0
+    # A perfect segmentation: every detectable diffuse object found, all detections true.
+    perfect = object_counts(truth.astype(np.int32), field)
+    assert perfect.completeness() == 1.0
+    assert perfect.purity == 1.0
+    # Detections exactly on the radio galaxies: all taken for diffuse, none true.
+    galaxies = np.isin(field.instances, field.objects["id"][field.objects["class_id"] == 0])
+    wrong = object_counts((galaxies & ~truth).astype(np.int32), field)
+    assert wrong.radio_galaxies > 0
+    assert wrong.radio_galaxy_false_positive_rate == 1.0
+    assert wrong.purity == 0.0
+    total = perfect + wrong
+    assert total.detections == perfect.detections + wrong.detections
+
+
+def test_loss_falls_on_a_repeated_batch():
+    torch.manual_seed(0)
+    config = tiny_config(
+        training__steps_per_epoch=30, training__epochs=1, training__learning_rate=2e-2
+    )
+    trainer = Trainer(config, output_dir="unused")
+    images, labels = zip(*[trainer.dataset[i] for i in range(4)])
+    images, labels = torch.stack(images), torch.stack(labels)
+    losses = [trainer.step(images, labels) for _ in range(30)]
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def test_fit_writes_log_and_checkpoints_and_resumes_bit_for_bit(tmp_path):
+    straight = Trainer(tiny_config(), output_dir=tmp_path / "straight")
+    history = straight.fit(progress=False)
+    assert [record["epoch"] for record in history] == [1, 2]
+    assert "val_completeness_snr_ge_8" in history[0]
+    assert (tmp_path / "straight" / "metrics.csv").read_text().count("\n") == 3
+    interrupted = Trainer(tiny_config(training__epochs=2), output_dir=tmp_path / "stopped")
+    interrupted.train_epoch()
+    interrupted.epoch = 1
+    interrupted.save_checkpoint()
+    resumed = Trainer.resume(tmp_path / "stopped" / "checkpoint.json")
+    assert resumed.epoch == 1
+    resumed.train_epoch()
+    for name, value in weights(straight).items():
+        assert torch.equal(value, weights(resumed)[name]), name
+
+
+def test_export_and_load_round_trip(tmp_path):
+    config = tiny_config()
+    trainer = Trainer(config, output_dir=tmp_path / "run")
+    trainer.train_epoch()
+    card_path = export_model(trainer.network, config, tmp_path / "model", metrics={"x": 1.0})
+    detector = DiffuseDetector.from_pretrained(card_path, device="cpu", precision="fp32")
+    assert detector.card.identifier == "tiny@0.0.1"
+    assert detector.card.metrics == {"x": 1.0}
+    assert detector.card.training["seed"] == 0
+    image = torch.randn(1, 1, 64, 64)
+    trainer.network.eval()
+    with torch.no_grad():
+        expected = trainer.network(image)
+        got = detector.model(image.contiguous(memory_format=torch.channels_last))
+    for name, value in trainer.network.state_dict().items():
+        assert torch.equal(detector.model.state_dict()[name].contiguous(), value.contiguous())
+    # Same weights; only the memory layout (channels_last) and kernels differ.
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-4)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, directory, queue):
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+    )
+    try:
+        trainer = Trainer(
+            tiny_config(training__loss="bce", training__epochs=1, training__precision="fp32"),
+            output_dir=directory,
+        )
+        trainer.train_epoch()
+        if rank == 0:
+            queue.put({k: v.numpy() for k, v in trainer.network.state_dict().items()})
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_two_gloo_processes_match_one_process(tmp_path):
+    config = tiny_config(training__loss="bce", training__epochs=1, training__precision="fp32")
+    single = Trainer(config, output_dir=tmp_path)
+    single.train_epoch()
+    context = torch.multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    port = _free_port()
+    processes = [
+        context.Process(target=_ddp_worker, args=(rank, 2, port, str(tmp_path / "ddp"), queue))
+        for rank in range(2)
+    ]
+    for process in processes:
+        process.start()
+    distributed = queue.get(timeout=120)
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    for name, value in single.network.state_dict().items():
+        np.testing.assert_allclose(distributed[name], value.numpy(), rtol=1e-4, atol=1e-5)

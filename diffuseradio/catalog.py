@@ -266,9 +266,9 @@ class DetectionCatalog:
     def _flags(self, box, inside, row):
         flags = 0
         ny, nx = self.mosaic.shape
-        labelled = np.zeros(self.mosaic.shape, dtype=bool)
-        labelled[box] = inside
-        if labelled[0].any() or labelled[-1].any() or labelled[:, 0].any() or labelled[:, -1].any():
+        rows, columns = np.nonzero(inside)
+        rows, columns = rows + box[0].start, columns + box[1].start
+        if rows.min() == 0 or columns.min() == 0 or rows.max() == ny - 1 or columns.max() == nx - 1:
             flags |= 1
         blank = ~np.isfinite(np.asarray(self.mosaic.data[box]))
         if (ndimage.binary_dilation(inside) & blank).any():

@@ -10,8 +10,6 @@ connected regions (:func:`diffuseradio.segmentation.segment`) and measures
 them on the input pixels (:class:`~diffuseradio.catalog.DetectionCatalog`).
 """
 
-import warnings
-
 import astropy.units as u
 import numpy as np
 
@@ -26,7 +24,7 @@ from .models import (
     to_device,
 )
 from .normalization import network_input
-from .resolution import to_working_grid
+from .resolution import to_input_grid, to_working_grid
 from .segmentation import segment
 
 #: Smallest image side, in working-grid pixels, a model is run on.
@@ -192,12 +190,10 @@ class DiffuseDetector:
 
     @staticmethod
     def _to_input_grid(maps, matched, mosaic):
-        blank = ~np.isfinite(np.asarray(mosaic.data))
-        same_grid = matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs)
-        if not same_grid:
-            maps = _reproject_maps(maps, matched.wcs, mosaic.wcs, mosaic.shape)
-        maps = np.nan_to_num(maps.astype(np.float32), nan=0.0)
-        maps[..., blank] = np.nan
+        maps = np.nan_to_num(to_input_grid(maps, matched, mosaic), nan=0.0, copy=False)
+        for start in range(0, mosaic.shape[0], 1024):  # blank where the input is, in strips
+            rows = slice(start, start + 1024)
+            maps[..., rows, :][..., ~np.isfinite(mosaic.data[rows])] = np.nan
         return maps
 
     # ------------------------------------------------------------- detect
@@ -263,19 +259,3 @@ class DiffuseDetector:
         return DetectionCatalog(
             mosaic, labels, probability, classes=classes, redshift=redshift, meta=meta
         )
-
-
-def _reproject_maps(maps, wcs_in, wcs_out, shape_out):
-    from astropy.wcs import FITSFixedWarning
-    from reproject import reproject_interp
-
-    planes = maps if maps.ndim == 3 else maps[None]
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        for plane in planes:
-            values, _ = reproject_interp(
-                (plane, wcs_in), wcs_out, shape_out=shape_out, order="bilinear"
-            )
-            out.append(values)
-    return np.stack(out) if maps.ndim == 3 else out[0]

@@ -374,6 +374,12 @@ class SurveyMosaic:
         target = _as_beam(beam)
         if target == self.beam:
             return self._derived(np.array(self.data), self.wcs, beam=target)
+        smoothed = _normalised_convolution(self.data, self._kernel_to(target))
+        smoothed *= float(target.sr / self.beam.sr)
+        return self._derived(smoothed, self.wcs, beam=target)
+
+    def _kernel_to(self, target):
+        """Normalised pixel kernel taking this image's beam to ``target``."""
         try:
             kernel_beam = target.deconvolve(self.beam)
         except (BeamError, ValueError) as err:
@@ -382,9 +388,7 @@ class SurveyMosaic:
                 f"{_beam_text(target)} beam: {err}"
             ) from None
         kernel = kernel_beam.as_kernel(self.pixel_scale).array
-        smoothed = _normalised_convolution(self.data, kernel / kernel.sum())
-        smoothed *= float(target.sr / self.beam.sr)
-        return self._derived(smoothed, self.wcs, beam=target)
+        return kernel / kernel.sum()
 
     def resample(self, pixel_scale):
         """Resample to another pixel scale, conserving surface brightness.
@@ -411,12 +415,7 @@ class SurveyMosaic:
         from reproject import reproject_interp
 
         pixel_scale = u.Quantity(pixel_scale, u.arcsec)
-        if pixel_scale > self.beam.minor / 2:
-            raise IncompatibleResolutionError(
-                f"{pixel_scale:.3g} pixels would undersample the "
-                f"{_beam_text(self.beam)} beam; convolve_to a beam of at least "
-                f"{2 * pixel_scale.to(u.arcsec):.3g} first"
-            )
+        _check_sampling(pixel_scale, self.beam)
         wcs, shape = _scaled_grid(self.wcs, self.shape, float(pixel_scale / self.pixel_scale))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
@@ -424,6 +423,62 @@ class SurveyMosaic:
                 (self.data, self.wcs), wcs, shape_out=shape, order="bilinear"
             )
         return self._derived(data.astype(self.data.dtype, copy=False), wcs)
+
+    def smooth_and_resample(self, beam=None, pixel_scale=None, *, block_rows=128):
+        """``convolve_to(beam)`` then ``resample(pixel_scale)``, streamed in strips.
+
+        The result is that of the two steps (flux densities and surface
+        brightness conserved as there), but the image is read and convolved
+        a strip of rows at a time and sampled straight onto the coarser grid,
+        so a 10k x 10k memory-mapped mosaic is never held, or copied, at full
+        resolution. The new grid has the same projection and covers the same
+        sky; since only the pixel scale changes, the map between the two
+        grids is affine and the bilinear sampling is done with
+        :func:`scipy.ndimage.map_coordinates`.
+
+        Parameters
+        ----------
+        beam : `radio_beam.Beam` or `~astropy.units.Quantity`, optional
+            Target beam (default: keep the beam).
+        pixel_scale : `~astropy.units.Quantity`, optional
+            Target pixel side (default: keep the pixel scale).
+        block_rows : int, optional
+            Output rows per strip.
+
+        Returns
+        -------
+        SurveyMosaic
+            float32 data.
+        """
+        from scipy.ndimage import map_coordinates
+
+        target = self.beam if beam is None else _as_beam(beam)
+        pixel_scale = self.pixel_scale if pixel_scale is None else u.Quantity(pixel_scale, u.arcsec)
+        _check_sampling(pixel_scale, target)
+        convolve = target != self.beam
+        kernel = self._kernel_to(target) if convolve else None
+        margin = kernel.shape[0] // 2 + 1 if convolve else 0
+        factor = float(pixel_scale / self.pixel_scale)
+        wcs, shape = _scaled_grid(self.wcs, self.shape, factor)
+        out = np.empty(shape, dtype=np.float32)
+        columns = (np.arange(shape[1]) + 0.5) * factor - 0.5
+        scale = float(target.sr / self.beam.sr)
+        for start in range(0, shape[0], block_rows):
+            rows = (np.arange(start, min(start + block_rows, shape[0])) + 0.5) * factor - 0.5
+            low = min(max(int(np.floor(rows[0])) - margin, 0), self.shape[0] - 1)
+            high = min(int(np.ceil(rows[-1])) + 2 + margin, self.shape[0])
+            block = np.asarray(self.data[low:high], dtype=np.float64)
+            if convolve:
+                block = _normalised_convolution(block, kernel) * scale
+            grid_y, grid_x = np.meshgrid(rows - low, columns, indexing="ij")
+            out[start : start + rows.size] = map_coordinates(
+                block, [grid_y, grid_x], order=1, mode="nearest"
+            )
+        # Pixel centres beyond the outer edge of the input image have no data.
+        edge = 0.5 - 1e-6  # tolerate rounding on the outer pixel edge
+        out[(np.arange(shape[0]) + 0.5) * factor - 0.5 > self.shape[0] - edge] = np.nan
+        out[:, columns > self.shape[1] - edge] = np.nan
+        return self._derived(out, wcs, beam=target)
 
     # ---------------------------------------------------------- helpers
 
@@ -720,6 +775,15 @@ def _normalised_convolution(data, kernel):
         smoothed /= coverage
     smoothed[blank] = np.nan
     return smoothed
+
+
+def _check_sampling(pixel_scale, beam):
+    if pixel_scale > beam.minor / 2:
+        raise IncompatibleResolutionError(
+            f"{pixel_scale:.3g} pixels would undersample the "
+            f"{_beam_text(beam)} beam; convolve_to a beam of at least "
+            f"{2 * pixel_scale.to(u.arcsec):.3g} first"
+        )
 
 
 def _scaled_grid(wcs, shape, factor):

@@ -20,11 +20,12 @@ Both the detector and the training on users' own images call
 from dataclasses import dataclass
 
 import astropy.units as u
+import numpy as np
 from radio_beam import Beam
 
 from .exceptions import IncompatibleResolutionError
 
-__all__ = ["WorkingGrid", "working_grid", "to_working_grid"]
+__all__ = ["WorkingGrid", "working_grid", "to_working_grid", "to_input_grid"]
 
 #: Relative difference below which beams and pixel scales count as equal.
 _TOLERANCE = 0.02
@@ -141,7 +142,52 @@ def to_working_grid(mosaic, *, working_beam, working_pixel_scale, accepted_range
         working_pixel_scale=working_pixel_scale,
         accepted_range=accepted_range,
     )
-    matched = mosaic.convolve_to(grid.beam) if grid.convolve else mosaic
     if grid.resample:
-        matched = matched.resample(grid.pixel_scale)
+        matched = mosaic.smooth_and_resample(grid.beam, grid.pixel_scale)
+    elif grid.convolve:
+        matched = mosaic.convolve_to(grid.beam)
+    else:
+        matched = mosaic
     return matched, grid
+
+
+def to_input_grid(maps, matched, mosaic, *, block_rows=256):
+    """Sample maps made on the working grid back onto the input's grid.
+
+    The working grid from :func:`to_working_grid` differs from the input's
+    only by its pixel scale (same projection, same sky), so the map between
+    them is affine; values are interpolated bilinearly, a strip of rows at a
+    time.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        ``(ny, nx)`` or ``(k, ny, nx)`` on ``matched``'s grid.
+    matched : diffuseradio.SurveyMosaic
+        The working-grid image.
+    mosaic : diffuseradio.SurveyMosaic
+        The input image.
+    block_rows : int, optional
+        Output rows per strip.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 maps on the input grid (``maps`` itself when the grids agree).
+    """
+    from scipy.ndimage import map_coordinates
+
+    if matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs):
+        return np.asarray(maps, dtype=np.float32)
+    planes = maps if maps.ndim == 3 else maps[None]
+    factor = float(matched.pixel_scale / mosaic.pixel_scale)
+    columns = (np.arange(mosaic.shape[1]) + 0.5) / factor - 0.5
+    out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
+    for start in range(0, mosaic.shape[0], block_rows):
+        rows = (np.arange(start, min(start + block_rows, mosaic.shape[0])) + 0.5) / factor - 0.5
+        grid = np.meshgrid(rows, columns, indexing="ij")
+        for index, plane in enumerate(planes):
+            out[index, start : start + rows.size] = map_coordinates(
+                plane, grid, order=1, mode="nearest"
+            )
+    return out if maps.ndim == 3 else out[0]

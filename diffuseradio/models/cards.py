@@ -10,13 +10,11 @@ and citation, and the sha256 of its weights. In Python the angles are
 they are plain numbers whose unit is part of the key.
 """
 
-import contextlib
 import inspect
 import json
 import math
 import os
 import re
-import secrets
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from radio_beam import Beam
 
 from ..exceptions import ModelError
 from ..normalization import NORMALIZATIONS
+from ..utils import temporary_sibling
 from .transunet import TransUNet
 from .unet import UNet
 
@@ -40,22 +39,6 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL_SCHEMES = ("http://", "https://", "file://")
 #: JSON keys of the fields whose JSON key differs from their Python name.
 _JSON_KEYS = {"pixel_scale": "pixel_scale_arcsec", "accepted_beam_range": "accepted_beam_arcsec"}
-
-
-@contextlib.contextmanager
-def _temporary_sibling(path):
-    """Yield an unused temporary path next to ``path``; remove it if anything fails.
-
-    The file is not created here, so whoever writes it gets the usual
-    permissions (umask), which the final file keeps after the rename.
-    """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        yield temporary
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _fail(card, key, problem):
@@ -479,7 +462,7 @@ class ModelCard:
         """
         path = Path(path)
         text = self.to_json()
-        with _temporary_sibling(path) as temporary:
+        with temporary_sibling(path) as temporary:
             temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, path)
 

@@ -39,7 +39,8 @@ from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
 from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
-from .cards import ARCHITECTURES, ModelCard, _temporary_sibling, build_network
+from ..utils import temporary_sibling
+from .cards import ARCHITECTURES, ModelCard, build_network
 from .device import select_device, select_precision, to_device
 
 __all__ = [
@@ -386,7 +387,7 @@ def _fetch(url, target, check, offline, progress):
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     logger.info("downloading %s", url)
-    with _temporary_sibling(target) as temporary:
+    with temporary_sibling(target) as temporary:
         check(temporary, _download(url, temporary, progress))
         os.replace(temporary, target)
     return target
@@ -588,7 +589,7 @@ def save_model(model, card, directory):
     weights_path = directory / card.weights_file
     card_path = weights_path.with_suffix(".json")
     metadata = {"name": card.name, "version": card.version, "architecture": card.architecture}
-    with _temporary_sibling(weights_path) as weights_tmp, _temporary_sibling(card_path) as card_tmp:
+    with temporary_sibling(weights_path) as weights_tmp, temporary_sibling(card_path) as card_tmp:
         safetensors.torch.save_file(state, weights_tmp, metadata=metadata)
         digest = hashlib.sha256(weights_tmp.read_bytes()).hexdigest()
         card_tmp.write_text(dataclasses.replace(card, sha256=digest).to_json(), encoding="utf-8")

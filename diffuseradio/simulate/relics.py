@@ -92,7 +92,8 @@ class RadioRelic(Component):
         self.width = angular_size(width, redshift, cosmology)
         radius = length if curvature_radius is None else curvature_radius
         self.curvature_radius = angular_size(radius, redshift, cosmology)
-        if self.curvature_radius < self.length / np.pi:
+        # (a relative tolerance absorbs the rounding of the unit conversions)
+        if self.curvature_radius < self.length / np.pi * (1 - 1e-9):
             raise ValueError("curvature_radius must be at least length / pi (a half circle)")
         self.position_angle = u.Quantity(position_angle, u.deg)
         self.edge = float(edge)

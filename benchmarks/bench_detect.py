@@ -1,0 +1,103 @@
+"""Benchmark: DiffuseDetector.detect on survey-size mosaics.
+
+For each image size, architecture and precision, one fresh process reads
+the mosaic (memory-mapped float64 FITS, NaN outside a circle as in
+LoTSS-DR2), runs ``detect`` (resolution matching, normalisation, tiled
+inference, stitching, back-projection, labelling, measurements) and reports
+the wall time, throughput in input megapixels per second and the process's
+peak resident memory. The bundled models are used when present; otherwise an
+untrained network of the same architecture and card (the speed does not
+depend on the weights).
+
+Usage::
+
+    python benchmarks/bench_detect.py [--sizes 2048 9500] [--threads 2]
+"""
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_mosaic import make_mosaic  # noqa: E402
+
+CONFIGS = HERE.parent / "configs"
+
+
+def load_detector(architecture, precision):
+    """The bundled model of an architecture, or an untrained one with its card."""
+    import torch
+
+    from diffuseradio import DiffuseDetector, ModelNotFoundError
+    from diffuseradio.models import build_network
+    from diffuseradio.training import TrainingConfig, model_card
+
+    name = f"lotss-diffuse-{architecture}"
+    try:
+        return DiffuseDetector.from_pretrained(name, device="cpu", precision=precision), "trained"
+    except ModelNotFoundError:
+        card = model_card(TrainingConfig.read(CONFIGS / f"{name}.toml"))
+        torch.manual_seed(0)
+        network = build_network(card)
+        return DiffuseDetector(network, card, device="cpu", precision=precision), "untrained"
+
+
+def _run(path, architecture, precision, threads, queue):
+    import torch
+
+    from diffuseradio import SurveyMosaic
+
+    torch.set_num_threads(threads)
+    detector, weights = load_detector(architecture, precision)
+    start = time.perf_counter()
+    mosaic = SurveyMosaic.read(path)
+    catalog = detector.detect(mosaic)
+    len(catalog.table)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((elapsed, peak, weights, len(catalog)))
+
+
+def measure(path, architecture, precision, threads):
+    """Run one detection in a fresh process: (seconds, peak MiB, weights, detections)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_run, args=(path, architecture, precision, threads, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 9500])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--architectures", nargs="+", default=["unet", "transunet"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    args = parser.parse_args()
+    print(f"{'image':>11} {'model':>10} {'prec':>5} {'weights':>9} {'time [s]':>9} "
+          f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            path = Path(tmp) / f"mosaic{size}.fits"
+            make_mosaic(path, size)
+            for architecture in args.architectures:
+                for precision in args.precisions:
+                    seconds, peak, weights, found = measure(
+                        path, architecture, precision, args.threads
+                    )
+                    print(f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
+                          f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
+                          f"{found:>10}", flush=True)
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -82,8 +82,10 @@ def main():
     parser.add_argument("--architectures", nargs="+", default=["unet", "transunet"])
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     args = parser.parse_args()
-    print(f"{'image':>11} {'model':>10} {'prec':>5} {'weights':>9} {'time [s]':>9} "
-          f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10}")
+    print(
+        f"{'image':>11} {'model':>10} {'prec':>5} {'weights':>9} {'time [s]':>9} "
+        f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"mosaic{size}.fits"
@@ -93,9 +95,12 @@ def main():
                     seconds, peak, weights, found = measure(
                         path, architecture, precision, args.threads
                     )
-                    print(f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
-                          f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
-                          f"{found:>10}", flush=True)
+                    print(
+                        f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
+                        f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
+                        f"{found:>10}",
+                        flush=True,
+                    )
             path.unlink()
 
 

@@ -89,7 +89,9 @@ def run_photutils(path, workdir):
     rms = tapered.rms_map().to_value(u.Jy / u.beam)
     beam_pixels = float((20 * u.arcsec) ** 2 * 1.1331 / mosaic.pixel_scale**2)
     data = np.nan_to_num(tapered.data)
-    segments = detect_sources(data, 3.0 * np.nan_to_num(rms, nan=np.inf), npixels=int(4 * beam_pixels))
+    segments = detect_sources(
+        data, 3.0 * np.nan_to_num(rms, nan=np.inf), npixels=int(4 * beam_pixels)
+    )
     return np.zeros(mosaic.shape, np.int32) if segments is None else segments.data
 
 
@@ -129,8 +131,10 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=list(TOOLS))
     args = parser.parse_args()
-    print(f"{'image':>11} {'tool':>13} {'time [s]':>9} {'Mpix/s':>7} {'peak RSS [MiB]':>15} "
-          f"{'complete(S/N>=8)':>17} {'purity':>7} {'detections':>10}")
+    print(
+        f"{'image':>11} {'tool':>13} {'time [s]':>9} {'Mpix/s':>7} {'peak RSS [MiB]':>15} "
+        f"{'complete(S/N>=8)':>17} {'purity':>7} {'detections':>10}"
+    )
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as workdir:
             field = simulate(size, args.seed)
@@ -141,10 +145,13 @@ def main():
                 seconds, peak = measure(tool, path, workdir, args.threads)
                 labels = np.load(Path(workdir) / f"{tool}.npy")
                 counts = object_counts(labels, field)
-                print(f"{size:>5}x{size:<5} {tool:>13} {seconds:>9.1f} "
-                      f"{size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
-                      f"{counts.completeness(8.0):>17.2f} {counts.purity:>7.2f} "
-                      f"{counts.detections:>10}", flush=True)
+                print(
+                    f"{size:>5}x{size:<5} {tool:>13} {seconds:>9.1f} "
+                    f"{size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
+                    f"{counts.completeness(8.0):>17.2f} {counts.purity:>7.2f} "
+                    f"{counts.detections:>10}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

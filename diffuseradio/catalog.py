@@ -18,7 +18,14 @@ from scipy import ndimage
 
 from .utils import atomic_write
 
-__all__ = ["DetectionCatalog", "FLAGS", "decode_flags"]
+__all__ = [
+    "DetectionCatalog",
+    "FLAGS",
+    "decode_flags",
+    "crossmatch_table",
+    "read_catalogue",
+    "sky_coordinates",
+]
 
 #: Quality flags: bit value -> meaning. Combine with ``|``; see :func:`decode_flags`.
 FLAGS = {
@@ -465,29 +472,7 @@ class DetectionCatalog:
             The matched detections, with the matched entry's columns (suffix
             ``_2`` on name clashes) and a ``separation`` column.
         """
-        coords, table = _coordinates_of(other, ra, dec)
-        detections = self.table
-        if len(detections) == 0 or len(coords) == 0:
-            matched = hstack(
-                [detections[:0], _as_qtable(table[:0])],
-                join_type="exact",
-                table_names=["", "_2"],
-                uniq_col_name="{col_name}{table_name}",
-            )
-            matched["separation"] = u.Quantity([], u.arcsec)
-            return matched
-        index, separation, _ = detections["sky_centroid"].match_to_catalog_sky(coords)
-        keep = separation <= radius
-        left = detections[keep]
-        right = _as_qtable(table[index[keep]])
-        matched = hstack(
-            [left, right],
-            join_type="exact",
-            table_names=["", "_2"],
-            uniq_col_name="{col_name}{table_name}",
-        )
-        matched["separation"] = separation[keep].to(u.arcsec)
-        return matched
+        return crossmatch_table(self.table, other, radius, ra=ra, dec=dec)
 
     # ------------------------------------------------------------ plots
 
@@ -613,7 +598,21 @@ def _largest_extent(ys, xs):
     return float(np.sqrt((diff**2).sum(-1)).max())
 
 
-def _coordinates_of(other, ra, dec):
+def sky_coordinates(other, ra=None, dec=None):
+    """Positions of a catalogue as a SkyCoord, with the catalogue as a Table.
+
+    Parameters
+    ----------
+    other : `~astropy.table.Table` or `~astropy.coordinates.SkyCoord`
+    ra, dec : str, optional
+        Column names; found by name (``RA``, ``RAJ2000``, ``RAdeg``...) when
+        omitted. Columns without an angular unit are taken as degrees.
+
+    Returns
+    -------
+    coords : `~astropy.coordinates.SkyCoord`
+    table : `~astropy.table.Table`
+    """
     if isinstance(other, SkyCoord):
         return other, QTable({"ra": other.icrs.ra, "dec": other.icrs.dec})
     if not isinstance(other, Table):
@@ -623,6 +622,48 @@ def _coordinates_of(other, ra, dec):
     ra = ra or _find_column(other, _RA_NAMES, "RA")
     dec = dec or _find_column(other, _DEC_NAMES, "Dec")
     return SkyCoord(_degrees(other[ra]), _degrees(other[dec])), other
+
+
+def read_catalogue(path):
+    """Read a published catalogue (FITS, VOTable, ECSV...) as a Table.
+
+    Published catalogues spell some units in ways astropy does not parse
+    (PSZ2: ``'None'``, ``'degrees'``; MCXC: ``'10+14Msun'``); those columns
+    are read without units instead of warning.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        return Table.read(path)
+
+
+def crossmatch_table(detections, other, radius, *, ra=None, dec=None):
+    """Match the rows of a table with a ``sky_centroid`` column to another catalogue.
+
+    Each row is matched with the nearest entry of ``other`` within ``radius``
+    (see :meth:`DetectionCatalog.crossmatch`).
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        The matched rows, the matched entries' columns (suffix ``_2`` on name
+        clashes) and a ``separation`` column.
+    """
+    coords, table = sky_coordinates(other, ra, dec)
+    if len(detections) and len(coords):
+        index, separation, _ = detections["sky_centroid"].match_to_catalog_sky(coords)
+        keep = separation <= radius
+    else:
+        index = np.zeros(len(detections), dtype=int)
+        separation = np.zeros(len(detections)) * u.deg
+        keep = np.zeros(len(detections), dtype=bool)
+    matched = hstack(
+        [detections[keep], _as_qtable(table[index[keep]] if len(table) else table[:0])],
+        join_type="exact",
+        table_names=["", "_2"],
+        uniq_col_name="{col_name}{table_name}",
+    )
+    matched["separation"] = separation[keep].to(u.arcsec)
+    return matched
 
 
 def _as_qtable(table):

@@ -1,15 +1,13 @@
 """The ``diffuseradio`` command: argument parsing only.
 
-Sub-commands: ``detect``, ``models``, ``simulate``, ``train``. Each calls the
-package's objects; errors in the input end the command with a one-line
-reason and a non-zero exit status.
+Sub-commands: ``detect``, ``models``, ``simulate``, ``train``, ``clusters``,
+``survey``. Each calls the package's objects; errors in the input end the
+command with a one-line reason and a non-zero exit status.
 """
 
 import argparse
 import logging
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 __all__ = ["main"]
@@ -31,7 +29,13 @@ def main(argv=None):
 
     try:
         return args.run(args) or 0
-    except (DiffuseRadioError, FileNotFoundError, FileExistsError, ValueError) as err:
+    except (
+        DiffuseRadioError,
+        FileNotFoundError,
+        FileExistsError,
+        ValueError,
+        ImportError,
+    ) as err:
         print(f"diffuseradio {args.command}: error: {err}", file=sys.stderr)
         return 2
 
@@ -47,6 +51,8 @@ def _parser():
     _models_parser(commands)
     _simulate_parser(commands)
     _train_parser(commands)
+    _clusters_parser(commands)
+    _survey_parser(commands)
     return parser
 
 
@@ -94,6 +100,7 @@ def _run_detect(args):
     from .examples import example_field_path
     from .exceptions import MissingBeamError
     from .mosaic import SurveyMosaic
+    from .survey import mosaic_stem, output_paths, write_outputs
 
     images = [Path(p) for p in args.images]
     if args.example:
@@ -106,8 +113,8 @@ def _run_detect(args):
     )
     beam = None if args.beam is None else args.beam * u.arcsec
     for path in images:
-        stem = path.name.removesuffix(".gz").removesuffix(".fits").removesuffix(".fit")
-        targets = _detect_outputs(args.output, stem)
+        stem = mosaic_stem(path)
+        targets = output_paths(args.output, stem)
         existing = [t for t in targets if t.exists()]
         if existing and not args.overwrite:
             raise FileExistsError(f"{existing[0]} exists; use --overwrite to replace it")
@@ -121,35 +128,8 @@ def _run_detect(args):
             batch_size=args.batch_size,
             progress=not args.no_progress,
         )
-        _write_detect_outputs(catalog, args.output, stem, targets)
+        write_outputs(catalog, args.output, stem)
         print(f"{path}: {len(catalog)} detections -> {args.output / stem}.*")
-
-
-def _detect_outputs(outdir, stem):
-    return [
-        outdir / f"{stem}.{suffix}"
-        for suffix in ("catalog.ecsv", "regions.reg", "mask.fits", "probability.fits", "png")
-    ]
-
-
-def _write_detect_outputs(catalog, outdir, stem, targets):
-    """Write all outputs in a scratch folder, then move them in: all or nothing."""
-    import matplotlib
-
-    matplotlib.use("agg")
-    import matplotlib.pyplot as plt
-
-    with tempfile.TemporaryDirectory(dir=outdir, prefix=f".{stem}.") as scratch:
-        scratch = Path(scratch)
-        catalog.write(scratch / f"{stem}.catalog.ecsv")
-        catalog.write_regions(scratch / f"{stem}.regions.reg")
-        catalog.write_maps(scratch / stem)
-        ax = catalog.plot()
-        ax.set_title(f"{stem}: {len(catalog)} diffuse detections")
-        ax.figure.savefig(scratch / f"{stem}.png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
-        for target in targets:
-            shutil.move(scratch / target.name, target)
 
 
 # --------------------------------------------------------------- models
@@ -238,17 +218,36 @@ def _train_parser(commands):
     parser.set_defaults(run=_run_train)
 
 
+def _join_torchrun(device):
+    """Join the process group that ``torchrun`` describes; the device of this rank."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return device
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if str(device).startswith("cuda"):
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        return f"cuda:{local_rank}"
+    dist.init_process_group("gloo")
+    return device
+
+
 def _run_train(args):
     import shlex
 
     from .training import Trainer, TrainingConfig, export_model
 
     command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
+    device = _join_torchrun(args.device)
     if args.resume:
-        trainer = Trainer.resume(args.resume, device=args.device)
+        trainer = Trainer.resume(args.resume, device=device)
     else:
         config = TrainingConfig.read(args.config)
-        trainer = Trainer(config, output_dir=args.output, device=args.device, command=command)
+        trainer = Trainer(config, output_dir=args.output, device=device, command=command)
     history = trainer.fit(progress=not args.no_progress)
     if args.export and trainer.rank == 0:
         trainer.load_best()
@@ -261,3 +260,194 @@ def _run_train(args):
             command=trainer.command or command,
         )
         print(f"exported {card}")
+
+
+# ------------------------------------------------------------- clusters
+
+
+def _clusters_parser(commands):
+    parser = commands.add_parser(
+        "clusters",
+        help="score and measure diffuse emission in the clusters of a catalogue",
+        description="For each cluster of CATALOG (PSZ2, MCXC or any table with positions and "
+        "redshifts) covered by a MOSAIC: a score, yes/no, the diffuse detections near its "
+        "centre and coverage flags. Writes clusters.ecsv/.fits, detections.ecsv/.reg, "
+        "gallery.html and per-cluster files in OUTDIR/clusters/; a rerun resumes.",
+    )
+    parser.add_argument("catalog", type=Path, metavar="CATALOG", help="cluster table file")
+    parser.add_argument("mosaics", nargs="+", type=Path, metavar="MOSAIC", help="FITS images")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
+    for option, what in (
+        ("ra", "RA"),
+        ("dec", "Dec"),
+        ("z", "redshift"),
+        ("r500", "R500 (Mpc)"),
+        ("m500", "M500 (1e14 Msun)"),
+        ("name", "cluster name"),
+    ):
+        parser.add_argument(
+            f"--{option}", default=None, metavar="COL", help=f"{what} column (default: by name)"
+        )
+    parser.add_argument(
+        "--box-size", type=float, default=2.5, metavar="MPC", help="cut-out side (default 2.5)"
+    )
+    parser.add_argument(
+        "--aperture", type=float, default=1.0, metavar="R500", help="aperture radius (default 1)"
+    )
+    parser.add_argument(
+        "--score-threshold", type=float, default=0.5, metavar="P", help="yes/no threshold"
+    )
+    parser.add_argument(
+        "--max-rms",
+        type=float,
+        default=None,
+        metavar="JY_PER_BEAM",
+        help="flag clusters whose cut-out is noisier",
+    )
+    parser.add_argument("--spectral-index", type=float, default=1.3, help="for radio powers")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run on this Dask scheduler"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(run=_run_clusters)
+
+
+def _run_clusters(args):
+    import contextlib
+
+    import astropy.units as u
+
+    from .catalog import read_catalogue
+    from .detector import DiffuseDetector
+
+    if not args.catalog.exists():
+        raise FileNotFoundError(f"no such file: {args.catalog}")
+    clusters = read_catalogue(args.catalog)
+    detector = DiffuseDetector.from_pretrained(
+        args.model, device=args.device, precision=args.precision
+    )
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.scheduler:
+            from distributed import Client
+
+            client = stack.enter_context(Client(args.scheduler))
+        table = detector.classify_clusters(
+            clusters,
+            args.mosaics,
+            ra=args.ra,
+            dec=args.dec,
+            redshift=args.z,
+            r500=args.r500,
+            m500=args.m500,
+            name=args.name,
+            box_size=args.box_size * u.Mpc,
+            aperture=args.aperture,
+            spectral_index=args.spectral_index,
+            score_threshold=args.score_threshold,
+            max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
+            outdir=args.output,
+            client=client,
+            progress=not args.no_progress,
+        )
+    covered = int(((table["flags"] & 1) == 0).sum())
+    print(
+        f"{len(table)} clusters, {covered} covered, {int(table['has_diffuse'].sum())} with "
+        f"diffuse emission (score >= {args.score_threshold}) -> {args.output / 'clusters.ecsv'}"
+    )
+
+
+# --------------------------------------------------------------- survey
+
+
+def _survey_parser(commands):
+    parser = commands.add_parser(
+        "survey",
+        help="detect diffuse emission in many mosaics on a Dask cluster",
+        description="Write the outputs of detect (no plot) for each MOSAIC, then the "
+        "de-duplicated survey.catalog.ecsv and survey.regions.reg, and survey.summary.ecsv. "
+        "A rerun with the same OUTDIR skips the mosaics already done. Exit status 1 when "
+        "some mosaics failed (see the summary).",
+    )
+    parser.add_argument("mosaics", nargs="+", type=Path, metavar="MOSAIC", help="FITS images")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (default: start a local cluster)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="workers of the local cluster (default: one per GPU, else per CPU core)",
+    )
+    parser.add_argument(
+        "--threads-per-worker", type=int, default=1, metavar="T", help="PyTorch threads per worker"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
+    parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="probability threshold (default: the model card's)",
+    )
+    parser.add_argument("--min-area-beams", type=float, default=4.0, metavar="BEAMS")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--match-radius",
+        type=float,
+        default=1.0,
+        metavar="ARCMIN",
+        help="smallest radius for the same source in two mosaics (default 1)",
+    )
+    parser.add_argument(
+        "--crossmatch",
+        type=Path,
+        default=None,
+        metavar="CATALOG",
+        help="cluster catalogue to cross-match with (FITS, ECSV, VOTable)",
+    )
+    parser.add_argument(
+        "--crossmatch-radius", type=float, default=3.0, metavar="ARCMIN", help="default 3"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(run=_run_survey)
+
+
+def _run_survey(args):
+    import astropy.units as u
+
+    from .survey import run_survey
+
+    result = run_survey(
+        args.mosaics,
+        args.output,
+        model=args.model,
+        client=args.scheduler,
+        n_workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        device=args.device,
+        precision=args.precision,
+        threshold=args.threshold,
+        min_area_beams=args.min_area_beams,
+        batch_size=args.batch_size,
+        match_radius=args.match_radius * u.arcmin,
+        crossmatch=args.crossmatch,
+        crossmatch_radius=args.crossmatch_radius * u.arcmin,
+        progress=not args.no_progress,
+    )
+    result.summary.pprint_all()
+    total, failed = len(result.summary), len(result.failed)
+    print(
+        f"{total - failed} of {total} mosaics done, {failed} failed; "
+        f"{len(result.catalog)} detections -> {result.files['catalog']}"
+    )
+    return 1 if failed else 0

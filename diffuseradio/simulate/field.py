@@ -213,7 +213,7 @@ class SkySimulator:
         return wcs
 
     def fields(self, n, start=0):
-        """Iterate over fields ``start ... start + n - 1``.
+        """Iterate over the fields ``start`` to ``start + n - 1``.
 
         Parameters
         ----------

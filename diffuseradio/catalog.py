@@ -253,22 +253,23 @@ class DetectionCatalog:
         if total <= 0:
             return 0.0
         valid = np.isfinite(data)
-        filled = np.where(valid, data, 0.0)
+        filled = np.where(valid, data, 0.0).astype(np.float32)
         beam = self._beam_pixels()
         sigma = _COMPACT_SCALE_BEAMS * beam / 2.3548
         residual = filled - ndimage.gaussian_filter(filled, sigma, mode="nearest")
         peaks = residual > _COMPACT_SIGMA * rms
+        del residual
         if not (peaks & inside).any():
             return 0.0
         grow = max(1, int(round(beam)))
         compact = ndimage.binary_dilation(peaks, iterations=grow) & valid
-        keep = (~compact & valid).astype(float)
+        del peaks
+        keep = (~compact & valid).astype(np.float32)
         with np.errstate(invalid="ignore", divide="ignore"):
-            diffuse = ndimage.gaussian_filter(filled * keep, sigma, mode="nearest") / (
-                ndimage.gaussian_filter(keep, sigma, mode="nearest")
-            )
+            diffuse = ndimage.gaussian_filter(filled * keep, sigma, mode="nearest")
+            diffuse /= ndimage.gaussian_filter(keep, sigma, mode="nearest")
         excess = np.nan_to_num(filled - diffuse)[compact & inside]
-        return float(np.clip(excess.sum() / total, 0.0, 1.0))
+        return float(np.clip(excess.sum(dtype=np.float64) / total, 0.0, 1.0))
 
     def _flags(self, box, inside, row):
         flags = 0

@@ -44,17 +44,21 @@ def segment(probability, threshold, *, min_area=1, low_threshold=None):
     >>> segment(p, 0.5, min_area=5, low_threshold=0.3)[2]
     array([0, 1, 1, 1, 1, 1, 1, 0], dtype=int32)
     """
-    probability = np.nan_to_num(np.asarray(probability, dtype=np.float32), nan=0.0)
+    probability = np.asarray(probability, dtype=np.float32)
     low = threshold if low_threshold is None else low_threshold
     if low > threshold:
         raise ValueError(f"low_threshold {low} must not exceed threshold {threshold}")
-    labels, count = ndimage.label(probability >= low)
+    labels, count = ndimage.label(probability >= low)  # NaN compares False: never detected
     if count == 0:
         return labels.astype(np.int32)
-    index = np.arange(1, count + 1)
-    peaks = ndimage.maximum(probability, labels, index)
-    areas = ndimage.sum_labels(np.ones_like(probability), labels, index)
-    keep = (np.asarray(peaks) >= threshold) & (np.asarray(areas) >= min_area)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    if low < threshold:
+        seeded = np.zeros(count + 1, dtype=bool)
+        seeded[np.unique(labels[probability >= threshold])] = True
+    else:
+        seeded = np.ones(count + 1, dtype=bool)
+    keep = seeded & (areas >= min_area)
+    keep[0] = False
     renumber = np.zeros(count + 1, dtype=np.int32)
-    renumber[index[keep]] = np.arange(1, keep.sum() + 1, dtype=np.int32)
+    renumber[keep] = np.arange(1, keep.sum() + 1, dtype=np.int32)
     return renumber[labels]

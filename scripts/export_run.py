@@ -1,0 +1,54 @@
+"""Export the best epoch of a training run as a bundled registry model.
+
+Loads ``RUN/best.safetensors`` into the network of ``RUN/checkpoint.json``'s
+configuration and writes weights + model card with
+:func:`diffuseradio.training.export_model`, recording the training command,
+the validation metrics of the best epoch, and (optionally) test-set metrics
+from ``scripts/evaluate_model.py`` and a chosen operating threshold.
+
+Usage::
+
+    python scripts/export_run.py RUN OUTDIR [--threshold P] [--test-metrics FILE.json]
+        [--command "diffuseradio train ..."] [--notes "..."]
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+from diffuseradio.models import build_network
+from diffuseradio.training import TrainingConfig, export_model, model_card
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--test-metrics", type=Path, default=None)
+    parser.add_argument("--command", default=None)
+    parser.add_argument("--notes", default="")
+    args = parser.parse_args()
+    state = json.loads((args.run / "checkpoint.json").read_text())
+    config = TrainingConfig.from_dict(state["config"])
+    if args.threshold is not None:
+        config.training.threshold = args.threshold
+    network = build_network(model_card(config))
+    network.load_state_dict(load_file(args.run / "best.safetensors"))
+    best = max(state["history"], key=lambda record: record.get("val_dice") or -1)
+    metrics = {f"validation_{k}": v for k, v in best.items() if k != "best"}
+    if args.test_metrics:
+        metrics.update(
+            {f"test_{k}": v for k, v in json.loads(args.test_metrics.read_text()).items()}
+        )
+    if args.notes:
+        metrics["notes"] = args.notes
+    command = args.command or state.get("command") or ""
+    card = export_model(network, config, args.outdir, metrics=metrics, command=command)
+    print(card)
+
+
+if __name__ == "__main__":
+    main()

@@ -246,7 +246,8 @@ class SurveyMosaic:
         Uses :class:`photutils.background.Background2D` with sigma-clipped
         MAD statistics per box (as PyBDSF's ``rms_box``), a median filter over
         ``filter_size`` boxes, and bicubic interpolation. Blanked pixels are
-        masked and stay NaN.
+        masked and stay NaN. When no box is at least 10 % unblanked (heavily
+        blanked images), the map is the global :attr:`rms`.
 
         Parameters
         ----------
@@ -265,18 +266,31 @@ class SurveyMosaic:
 
         box_pixels = min(self._box_pixels(box), *self.shape)
         blank = ~np.isfinite(self.data)
-        with warnings.catch_warnings():
-            # Boxes that are mostly blanked are excluded on purpose.
-            warnings.filterwarnings("ignore", category=AstropyUserWarning)
-            background = Background2D(
-                self.data,
-                box_pixels,
-                coverage_mask=blank,
-                fill_value=np.nan,
-                filter_size=filter_size,
-                bkg_rms_estimator=MADStdBackgroundRMS(),
-                exclude_percentile=50.0,
-            )
+        background = None
+        # Heavily blanked images (thresholded or mosaic-edge cut-outs) may have
+        # no box that is half unblanked: accept emptier boxes before giving up.
+        for exclude_percentile in (50.0, 90.0):
+            try:
+                with warnings.catch_warnings():
+                    # Boxes that are mostly blanked are excluded on purpose.
+                    warnings.filterwarnings("ignore", category=AstropyUserWarning)
+                    background = Background2D(
+                        self.data,
+                        box_pixels,
+                        coverage_mask=blank,
+                        fill_value=np.nan,
+                        filter_size=filter_size,
+                        bkg_rms_estimator=MADStdBackgroundRMS(),
+                        exclude_percentile=exclude_percentile,
+                    )
+                break
+            except ValueError:
+                continue
+        if background is None:
+            log.info("too few unblanked pixels for a noise map; using the global rms")
+            rms = np.full(self.shape, self.rms.to_value(JY_PER_BEAM), dtype=np.float32)
+            rms[blank] = np.nan
+            return rms * JY_PER_BEAM
         return background.background_rms.astype(np.float32) * JY_PER_BEAM
 
     # ---------------------------------------------------------------- tiles

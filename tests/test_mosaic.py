@@ -400,3 +400,15 @@ def _is_memory_mapped(array):
             return True
         array = getattr(array, "base", None)
     return False
+
+
+def test_rms_map_of_a_heavily_blanked_image(real_data_path):
+    """The MeerKAT El Gordo image is 61 % blanked: no box is half unblanked."""
+    mosaic = SurveyMosaic.read(
+        real_data_path("meerkat_ElGordo_diffuse", "ElGordo_hres_sync_blanked.fits")
+    )
+    rms = mosaic.rms_map()
+    blank = ~np.isfinite(mosaic.data)
+    assert blank.mean() > 0.5
+    np.testing.assert_array_equal(np.isnan(rms), blank)
+    assert np.all(rms[~blank] > 0)

@@ -46,6 +46,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--augment", action="store_true", help="test-time augmentation")
+    parser.add_argument("--json", default=None, help="write the summary (no sweep) to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     detector = DiffuseDetector.from_pretrained(args.card, device="cpu")
@@ -79,15 +80,16 @@ def main():
             f"{summary['n_diffuse_objects']:>7} {summary['n_detections']:>10}"
         )
     if not args.sweep:
-        print(
-            json.dumps(
-                {
-                    k: (None if isinstance(v, float) and np.isnan(v) else v)
-                    for k, v in total.summary().items()
-                },
-                indent=1,
-            )
-        )
+        summary = {
+            k: (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in total.summary().items()
+        }
+        summary.update(seed=args.seed, fields=args.fields, threshold=float(card.threshold))
+        text = json.dumps(summary, indent=1)
+        print(text)
+        if args.json:
+            with open(args.json, "w") as handle:
+                handle.write(text)
 
 
 if __name__ == "__main__":

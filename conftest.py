@@ -15,7 +15,7 @@ REAL_DATA = Path(
 )
 
 #: Documentation pages whose examples read the real images.
-PAGES_WITH_REAL_DATA = {"mosaics.rst", "simulate.rst"}
+PAGES_WITH_REAL_DATA = {"mosaics.rst", "simulate.rst", "crossmatch.rst"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -82,6 +82,11 @@ def _detect_parser(commands):
     )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no test-time augmentation (8 times faster, see DiffuseDetector.predict)",
+    )
+    parser.add_argument(
         "--beam",
         type=float,
         default=None,
@@ -126,6 +131,7 @@ def _run_detect(args):
             mosaic,
             threshold=args.threshold,
             batch_size=args.batch_size,
+            augment=not args.no_augment,
             progress=not args.no_progress,
         )
         write_outputs(catalog, args.output, stem)

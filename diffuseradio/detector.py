@@ -114,7 +114,7 @@ class DiffuseDetector:
 
     # ------------------------------------------------------------ predict
 
-    def predict(self, mosaic, *, batch_size=8, augment=False, progress=False):
+    def predict(self, mosaic, *, batch_size=8, augment=True, return_spread=False, progress=False):
         """Probability of diffuse emission on the mosaic's own grid.
 
         Parameters
@@ -125,8 +125,14 @@ class DiffuseDetector:
         batch_size : int, optional
             Tiles per forward pass.
         augment : bool, optional
-            Test-time augmentation: average over the 8 rotations and flips
-            of each tile; the per-pixel spread is returned too.
+            Test-time augmentation (default): average over the 8 rotations
+            and flips of each tile, which makes the result exactly symmetric
+            under them (the bundled networks, trained with these
+            augmentations, still shift their output by up to one working
+            beam without it). False is 8 times faster.
+        return_spread : bool, optional
+            Also return the per-pixel standard deviation over the
+            augmentations (needs ``augment=True``).
         progress : bool, optional
             Show a progress bar over tiles.
 
@@ -137,8 +143,8 @@ class DiffuseDetector:
             ``(n_classes - 1, ny, nx)``, one map per diffuse class. NaN where
             the input is blanked.
         spread : numpy.ndarray
-            Only with ``augment=True``: the standard deviation over the
-            augmentations, same shape.
+            Only with ``return_spread=True``: the standard deviation over
+            the augmentations, same shape.
 
         Raises
         ------
@@ -147,6 +153,8 @@ class DiffuseDetector:
         diffuseradio.InvalidImageError
             If the image is too small at the working resolution.
         """
+        if return_spread and not augment:
+            raise ValueError("return_spread needs augment=True")
         card = self.card
         matched, _ = to_working_grid(
             mosaic,
@@ -178,10 +186,10 @@ class DiffuseDetector:
             progress=progress,
         )
         maps = [self._diffuse_maps(probability)]
-        if augment:
+        if return_spread:
             maps.append(self._diffuse_maps(spread))
         maps = [self._to_input_grid(m, matched, mosaic) for m in maps]
-        return tuple(maps) if augment else maps[0]
+        return tuple(maps) if return_spread else maps[0]
 
     def _diffuse_maps(self, probability):
         """Drop the background channel of a softmax output; squeeze one class."""
@@ -206,7 +214,7 @@ class DiffuseDetector:
         low_threshold=None,
         min_area_beams=4.0,
         batch_size=8,
-        augment=False,
+        augment=True,
         progress=False,
         redshift=None,
     ):
@@ -225,7 +233,7 @@ class DiffuseDetector:
             LoTSS models); smaller regions are dropped.
         batch_size : int, optional
         augment : bool, optional
-            Test-time augmentation (see :meth:`predict`).
+            Test-time augmentation (see :meth:`predict`; default True).
         progress : bool, optional
         redshift : float, optional
             Redshift of the emission, for physical sizes in the catalogue.
@@ -238,8 +246,9 @@ class DiffuseDetector:
         threshold = self.card.threshold if threshold is None else float(threshold)
         if not 0 < threshold < 1:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-        result = self.predict(mosaic, batch_size=batch_size, augment=augment, progress=progress)
-        probability = result[0] if augment else result
+        probability = self.predict(
+            mosaic, batch_size=batch_size, augment=augment, progress=progress
+        )
         diffuse = probability if probability.ndim == 2 else np.nansum(probability, axis=0)
         working_beam_pixels = float(self.card.beam.sr / mosaic.pixel_scale**2)
         labels = segment(

@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write", "temporary_sibling"]
+__all__ = ["atomic_write", "publish", "temporary_sibling"]
 
 
 @contextlib.contextmanager
@@ -34,6 +34,19 @@ def temporary_sibling(path):
         raise
 
 
+def publish(temporary, path):
+    """Give a finished temporary file the usual permissions and rename it to ``path``.
+
+    Some writers (``tempfile``, safetensors) create files readable by their
+    owner only; published files get ``0o666`` less the process umask, as a
+    plain ``open`` would give them.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temporary, 0o666 & ~mask)
+    os.replace(temporary, path)
+
+
 def atomic_write(path, write):
     """Write a file under a temporary name in its folder, then rename it.
 
@@ -49,4 +62,4 @@ def atomic_write(path, write):
     """
     with temporary_sibling(path) as temporary:
         write(temporary)
-        os.replace(temporary, path)
+        publish(temporary, path)

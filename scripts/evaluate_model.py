@@ -45,7 +45,7 @@ def main():
     parser.add_argument("--fields", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
-    parser.add_argument("--augment", action="store_true", help="test-time augmentation")
+    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
     parser.add_argument("--json", default=None, help="write the summary (no sweep) to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -55,15 +55,15 @@ def main():
     areas = [4.0, 8.0, 16.0] if args.sweep else [4.0]
     counts = {(t, a): ObjectCounts() for t in thresholds for a in areas}
     for field in test_fields(card, args.seed, args.fields):
-        result = detector.predict(field.mosaic, augment=args.augment)
-        probability = result[0] if args.augment else result
+        probability = detector.predict(field.mosaic, augment=not args.no_augment)
         beam_pixels = field.mosaic.beam_area_pixels
         for threshold in thresholds:
             for area in areas:
                 labels = segment(probability, threshold, min_area=area * beam_pixels)
                 counts[threshold, area] = counts[threshold, area] + object_counts(labels, field)
     print(
-        f"model {card.identifier}, seed {args.seed}, {args.fields} fields, augment {args.augment}"
+        f"model {card.identifier}, seed {args.seed}, {args.fields} fields, "
+        f"augment {not args.no_augment}"
     )
     print(
         f"{'threshold':>9} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} {'purity':>7} "

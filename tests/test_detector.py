@@ -56,7 +56,7 @@ def test_predict_on_input_grid_with_blanks(detector):
 
 def test_predict_with_test_time_augmentation(detector):
     mosaic = lotss_like()
-    probability, spread = detector.predict(mosaic, augment=True)
+    probability, spread = detector.predict(mosaic, return_spread=True)
     assert probability.shape == spread.shape == mosaic.shape
     assert np.nanmin(spread) >= 0
     assert np.nanmax(spread) > 0  # an untrained network is not rotation invariant
@@ -78,6 +78,11 @@ def test_image_smaller_than_a_tile(detector):
         np.random.default_rng(2).normal(0, 7e-5, shape), lotss_wcs(shape), beam=6 * u.arcsec
     )
     assert detector.predict(mosaic).shape == shape
+
+
+def test_spread_needs_augmentation(detector):
+    with pytest.raises(ValueError, match="return_spread needs augment=True"):
+        detector.predict(lotss_like(), augment=False, return_spread=True)
 
 
 def test_refusals(detector):

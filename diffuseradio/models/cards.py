@@ -13,7 +13,6 @@ they are plain numbers whose unit is part of the key.
 import inspect
 import json
 import math
-import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
@@ -25,7 +24,7 @@ from radio_beam import Beam
 
 from ..exceptions import ModelError
 from ..normalization import NORMALIZATIONS
-from ..utils import temporary_sibling
+from ..utils import publish, temporary_sibling
 from .transunet import TransUNet
 from .unet import UNet
 
@@ -464,7 +463,7 @@ class ModelCard:
         text = self.to_json()
         with temporary_sibling(path) as temporary:
             temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, path)
+            publish(temporary, path)
 
 
 def _is_required(item):

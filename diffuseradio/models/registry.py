@@ -39,7 +39,7 @@ from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
 from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
-from ..utils import temporary_sibling
+from ..utils import publish, temporary_sibling
 from .cards import ARCHITECTURES, ModelCard, build_network
 from .device import select_device, select_precision, to_device
 
@@ -56,8 +56,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Registry name (or ``"name@version"``) of the model loaded when none is
-#: named. None: no trained model is bundled yet.
-DEFAULT_MODEL = None
+#: named: the bundled U-Net (see the model zoo in the documentation).
+DEFAULT_MODEL = "lotss-diffuse-unet"
 
 ENV_REGISTRY = "DIFFUSERADIO_REGISTRY"
 ENV_OFFLINE = "DIFFUSERADIO_OFFLINE"
@@ -389,7 +389,7 @@ def _fetch(url, target, check, offline, progress):
     logger.info("downloading %s", url)
     with temporary_sibling(target) as temporary:
         check(temporary, _download(url, temporary, progress))
-        os.replace(temporary, target)
+        publish(temporary, target)
     return target
 
 
@@ -593,6 +593,6 @@ def save_model(model, card, directory):
         safetensors.torch.save_file(state, weights_tmp, metadata=metadata)
         digest = hashlib.sha256(weights_tmp.read_bytes()).hexdigest()
         card_tmp.write_text(dataclasses.replace(card, sha256=digest).to_json(), encoding="utf-8")
-        os.replace(weights_tmp, weights_path)
-        os.replace(card_tmp, card_path)
+        publish(weights_tmp, weights_path)
+        publish(card_tmp, card_path)
     return card_path

@@ -123,7 +123,7 @@ def main():
             if not path.exists():
                 continue
             mosaic = SurveyMosaic.read(path, beam=beam)
-            slug = folder.split("_")[0] + "_" + folder.split("_")[1]
+            slug = folder
             run(detector, label, mosaic, note, slug)
 
 

@@ -48,7 +48,7 @@ def load_detector(architecture, precision):
         return DiffuseDetector(network, card, device="cpu", precision=precision), "untrained"
 
 
-def _run(path, architecture, precision, threads, queue):
+def _run(path, architecture, precision, threads, augment, queue):
     import torch
 
     from diffuseradio import SurveyMosaic
@@ -57,18 +57,20 @@ def _run(path, architecture, precision, threads, queue):
     detector, weights = load_detector(architecture, precision)
     start = time.perf_counter()
     mosaic = SurveyMosaic.read(path)
-    catalog = detector.detect(mosaic)
+    catalog = detector.detect(mosaic, augment=augment)
     len(catalog.table)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put((elapsed, peak, weights, len(catalog)))
 
 
-def measure(path, architecture, precision, threads):
+def measure(path, architecture, precision, threads, augment):
     """Run one detection in a fresh process: (seconds, peak MiB, weights, detections)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_run, args=(path, architecture, precision, threads, queue))
+    process = context.Process(
+        target=_run, args=(path, architecture, precision, threads, augment, queue)
+    )
     process.start()
     result = queue.get()
     process.join()
@@ -81,26 +83,38 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--architectures", nargs="+", default=["unet", "transunet"])
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument(
+        "--augment",
+        nargs="+",
+        default=["off"],
+        choices=["off", "on"],
+        help="test-time augmentation (8 passes) off and/or on",
+    )
     args = parser.parse_args()
     print(
         f"{'image':>11} {'model':>10} {'prec':>5} {'weights':>9} {'time [s]':>9} "
-        f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10}"
+        f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10} {'TTA':>4}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"mosaic{size}.fits"
             make_mosaic(path, size)
-            for architecture in args.architectures:
-                for precision in args.precisions:
-                    seconds, peak, weights, found = measure(
-                        path, architecture, precision, args.threads
-                    )
-                    print(
-                        f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
-                        f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
-                        f"{found:>10}",
-                        flush=True,
-                    )
+            configurations = [
+                (architecture, precision, augment)
+                for architecture in args.architectures
+                for precision in args.precisions
+                for augment in args.augment
+            ]
+            for architecture, precision, augment in configurations:
+                seconds, peak, weights, found = measure(
+                    path, architecture, precision, args.threads, augment == "on"
+                )
+                print(
+                    f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
+                    f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
+                    f"{found:>10} {augment:>4}",
+                    flush=True,
+                )
             path.unlink()
 
 

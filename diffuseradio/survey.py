@@ -691,7 +691,7 @@ def _merge_catalogs(records, outdir):
     for record in records:
         table = QTable.read(outdir / f"{record['stem']}.catalog.ecsv")
         table.meta.clear()
-        table.add_column(record["stem"], name="mosaic", index=1)
+        table.add_column(np.full(len(table), record["stem"]), name="mosaic", index=1)
         table.add_column(_mosaic_offset(table, record["shape"]), name="mosaic_offset", index=2)
         tables.append(table)
     return vstack(tables) if tables else QTable()

@@ -56,12 +56,14 @@ _DEC_NAMES = (
 )
 
 
-def decode_flags(flags):
+def decode_flags(flags, meanings=None):
     """List the meanings of the bits set in a ``flags`` value.
 
     Parameters
     ----------
     flags : int
+    meanings : dict, optional
+        Bit value -> meaning; default :data:`FLAGS`.
 
     Returns
     -------
@@ -72,7 +74,7 @@ def decode_flags(flags):
     >>> decode_flags(5)
     ['touches the image edge', 'over half the flux density is in compact sources']
     """
-    return [meaning for bit, meaning in FLAGS.items() if int(flags) & bit]
+    return [meaning for bit, meaning in (meanings or FLAGS).items() if int(flags) & bit]
 
 
 class DetectionCatalog:

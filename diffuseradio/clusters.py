@@ -47,7 +47,7 @@ from astropy.io import fits
 from astropy.table import QTable, Table, vstack
 from scipy import ndimage
 
-from .catalog import sky_coordinates
+from .catalog import decode_flags, sky_coordinates
 from .mosaic import DiffuseRadioWarning, SurveyMosaic
 from .utils import atomic_write
 
@@ -107,7 +107,7 @@ def decode_cluster_flags(flags):
     ['partly blanked: part of the box is blanked or outside the mosaic',
      'redshift unknown: angular box, no physical quantities']
     """
-    return [meaning for bit, meaning in CLUSTER_FLAGS.items() if int(flags) & bit]
+    return decode_flags(flags, CLUSTER_FLAGS)
 
 
 # ================================================================ physics

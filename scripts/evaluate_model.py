@@ -1,7 +1,8 @@
 """Evaluate a model on simulated fields it never saw: the figures of the model cards.
 
 Fields are simulated at the model's working beam and pixel scale with the
-population and noise range of its training configuration, but with a seed
+noise range and the validation population of its training configuration
+(the default sky unless the configuration sets another), but with a seed
 that neither training nor validation used. Each field goes through
 ``DiffuseDetector.detect`` (the full inference path) and is counted with
 :func:`diffuseradio.training.object_counts`.
@@ -34,7 +35,7 @@ def test_fields(card, seed, count):
     values["data"]["beam_jitter_arcsec"] = [beam, beam]
     config = TrainingConfig.from_dict(values)
     for index in range(count):
-        field, _ = simulated_field(config, seed, index)
+        field, _ = simulated_field(config, seed, index, validation=True)
         yield field
 
 

@@ -17,6 +17,7 @@ from diffuseradio.simulate import (
     CompactSource,
     HeadTail,
     MiniHalo,
+    Population,
     RadioHalo,
     RadioRelic,
     RemnantRadioGalaxy,
@@ -327,3 +328,13 @@ def test_instance_regions_match_objects():
             assert (field.truth[region] > 0).mean() > 0.9
         if row["n_beams"] > 1:
             assert region.any()
+
+
+def test_population_settings_accept_plain_numbers_in_default_units():
+    population = Population(minihalo_density=3, halo_radius=[40, 200], snr={"relic": [5, 500]})
+    assert population.minihalo_density == 3 / u.deg**2
+    np.testing.assert_array_equal(population.halo_radius, [40, 200] * u.kpc)
+    assert population.snr["relic"] == [5, 500]
+    assert population.snr["halo"] == (3.0, 300.0)
+    with pytest.raises(u.UnitsError, match="minihalo_density must be in units of 1 / deg2"):
+        Population(minihalo_density=3 * u.kpc)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from diffuseradio import DiffuseDetector
+from diffuseradio.exceptions import ModelError
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (
     FitsPairTiles,
@@ -19,7 +20,9 @@ from diffuseradio.training import (
     pixel_counts,
     pixel_scores,
     segmentation_loss,
+    simulated_field,
 )
+from diffuseradio.training.trainer import MONITORS
 
 TINY = {
     "model": {
@@ -177,6 +180,60 @@ def test_export_and_load_round_trip(tmp_path):
         assert torch.equal(detector.model.state_dict()[name].contiguous(), value.contiguous())
     # Same weights; only the memory layout (channels_last) and kernels differ.
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-4)
+
+
+def test_fine_tuning_starts_from_a_model_card_or_a_runs_weights(tmp_path):
+    source = Trainer(tiny_config(), output_dir=tmp_path / "first")
+    source.fit(progress=False)
+    card_path = export_model(source.network, source.config, tmp_path / "model")
+    exported = weights(source)
+    from_card = Trainer(tiny_config(training__initial_weights=str(card_path)))
+    best = tmp_path / "first" / "best.safetensors"
+    from_run = Trainer(tiny_config(training__initial_weights=str(best)))
+    fresh = Trainer(tiny_config())
+    source.load_best()
+    for name, value in weights(source).items():
+        assert torch.equal(weights(from_run)[name], value), name
+    for name, value in exported.items():
+        assert torch.equal(weights(from_card)[name], value), name
+    assert not all(torch.equal(weights(fresh)[k], v) for k, v in exported.items())
+    wider = tiny_config(model__args={"depth": 2, "base_width": 8, "norm": "group"})
+    wider.training.initial_weights = str(card_path)
+    with pytest.raises(ModelError, match="do not match the network"):
+        Trainer(wider)
+    with pytest.raises(FileNotFoundError, match="do not exist"):
+        Trainer(tiny_config(training__initial_weights=str(tmp_path / "missing.safetensors")))
+
+
+def test_best_epoch_is_chosen_by_the_object_f1_score(tmp_path):
+    record = {"val_completeness_snr_ge_8": 0.9, "val_purity": 0.6, "val_dice": 0.2}
+    assert MONITORS["object_f1"](record) == pytest.approx(2 * 0.9 * 0.6 / 1.5)
+    assert MONITORS["object_f1"]({**record, "val_purity": float("nan")}) == 0.0
+    assert MONITORS["dice"](record) == 0.2
+    trainer = Trainer(tiny_config(), output_dir=tmp_path / "run")
+    history = trainer.fit(progress=False)
+    scores = [MONITORS["object_f1"](r) for r in history]
+    assert trainer.best_score == max(scores)
+    assert [r["best"] for r in history][0] is True
+    with pytest.raises(ValueError, match="unknown monitor 'loss'"):
+        Trainer(tiny_config(training__monitor="loss"))
+
+
+def test_validation_fields_can_come_from_another_population():
+    config = tiny_config(
+        data__field_size=256,
+        data__population={"minihalo_density": 400.0},
+        data__validation_population={},
+    )
+
+    def minihalos(validation):
+        field, _ = simulated_field(config, 3, 0, validation=validation)
+        return int(np.sum(field.objects["kind"] == "minihalo"))
+
+    assert minihalos(validation=False) >= 10
+    assert minihalos(validation=True) <= 3
+    same = tiny_config(data__population={"minihalo_density": 400.0})
+    assert same.data.validation_settings == {"minihalo_density": 400.0}
 
 
 def _free_port():

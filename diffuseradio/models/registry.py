@@ -458,7 +458,7 @@ def _listing(label, items):
     return f"{label}: {shown}{more}"
 
 
-def _check_state(network, state, what):
+def check_state(network, state, what):
     """Raise ModelError unless ``state`` has exactly the network's tensors."""
     expected = network.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -544,7 +544,7 @@ def load_model(
     card, path = _locate(spec, version, _offline(offline), progress)
     state = _read_weights(path, card, sha256)
     network = build_network(card)
-    _check_state(network, state, f"weights {path} of model {card.identifier!r}")
+    check_state(network, state, f"weights {path} of model {card.identifier!r}")
     network.load_state_dict(state)
     logger.info("loaded %s (%s) from %s", card.identifier, card.architecture, path)
     return LoadedModel(to_device(network, device), card, device, precision)
@@ -583,7 +583,7 @@ def save_model(model, card, directory):
             f"not a {type(model).__name__}"
         )
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    _check_state(build_network(card), state, f"the weights of {type(model).__name__}")
+    check_state(build_network(card), state, f"the weights of {type(model).__name__}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights_path = directory / card.weights_file

@@ -16,7 +16,7 @@ redshift, Planck 2018 cosmology) for cluster sources and angular for field
 radio galaxies.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import astropy.units as u
@@ -87,7 +87,10 @@ class Population:
     """Rates and ranges of the simulated sources (defaults: LoTSS-like sky).
 
     Densities are per square degree (Poisson numbers scale with the field
-    area); sizes in kpc are proper sizes at the cluster redshift.
+    area); sizes in kpc are proper sizes at the cluster redshift. Quantities
+    may also be given as plain numbers or ``[low, high]`` lists in the units
+    of their defaults (as in the ``[data.population]`` table of a training
+    configuration): ``minihalo_density=3`` means 3 per deg^2.
 
     Parameters
     ----------
@@ -170,6 +173,12 @@ class Population:
     artefact_snr: float = 1000.0
 
     def __post_init__(self):
+        for name, default in _QUANTITY_DEFAULTS.items():
+            value = getattr(self, name)
+            if not isinstance(value, u.Quantity):
+                object.__setattr__(self, name, u.Quantity(value, default.unit))
+            elif not value.unit.is_equivalent(default.unit):
+                raise u.UnitsError(f"{name} must be in units of {default.unit}, not {value.unit}")
         unknown = set(self.snr) - set(DEFAULT_SNR)
         if unknown:
             raise ValueError(f"unknown kinds in snr: {sorted(unknown)}")
@@ -223,6 +232,12 @@ class FieldGeometry(NamedTuple):
     def area(self):
         """Solid angle of the field."""
         return (self.shape[0] * self.shape[1] * self.beam.pixel_scale**2).to(u.deg**2)
+
+
+#: Population settings that are quantities, with their default units.
+_QUANTITY_DEFAULTS = {
+    f.name: f.default for f in fields(Population) if isinstance(f.default, u.Quantity)
+}
 
 
 class _Draw:

@@ -23,8 +23,12 @@ keys (see also :doc:`/training`):
     ``blank_probability`` (fraction of tiles given a random blanked edge),
     ``seed``, ``validation_seed``, ``validation_fields``, ``population``
     (table of :class:`~diffuseradio.simulate.SkySimulator` population
-    settings), ``fits_pairs`` (list of ``[image, mask]`` paths: train on
-    these instead of simulated fields).
+    settings, e.g. ``minihalo_density = 3`` or ``snr = {relic = [3, 1000]}``;
+    numbers are in the units of the defaults), ``validation_population``
+    (the same for the validation fields; default: ``population``, and ``{}``
+    is the default sky: train on a re-balanced sky, select on the real mix),
+    ``fits_pairs`` (list of ``[image, mask]`` paths: train on these instead
+    of simulated fields).
 ``[training]``
     ``batch_size`` (global, over all processes), ``steps_per_epoch``,
     ``epochs``, ``learning_rate``, ``weight_decay``, ``warmup_steps``,
@@ -32,7 +36,12 @@ keys (see also :doc:`/training`):
     ``precision`` (``"auto"``, ``"bf16"``, ``"fp32"``), ``grad_clip``,
     ``patience`` (epochs without improvement before stopping),
     ``num_workers``, ``threads`` (torch threads, 0 = leave as is),
-    ``threshold``, ``min_area_beams``, ``output_dir``, ``seed``.
+    ``threshold``, ``min_area_beams``, ``output_dir``, ``seed``,
+    ``monitor`` (validation score that selects the best epoch and drives
+    early stopping: ``"object_f1"``, the harmonic mean of completeness at
+    integrated S/N >= 8 and purity, or ``"dice"``, pixel Dice),
+    ``initial_weights`` (fine-tune: start from a registered model name,
+    ``name@version``, a model card, or a run's ``best.safetensors``).
 """
 
 import tomllib
@@ -81,7 +90,13 @@ class DataSection:
     validation_seed: int = 20261125
     validation_fields: int = 48
     population: dict = field(default_factory=dict)
+    validation_population: dict = None
     fits_pairs: list = field(default_factory=list)
+
+    @property
+    def validation_settings(self):
+        """Population settings of the validation fields."""
+        return self.population if self.validation_population is None else self.validation_population
 
 
 @dataclass
@@ -102,6 +117,8 @@ class TrainingSection:
     min_area_beams: float = 4.0
     output_dir: str = "training-run"
     seed: int = 0
+    monitor: str = "object_f1"
+    initial_weights: str = ""
 
 
 _SECTIONS = {

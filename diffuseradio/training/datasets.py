@@ -50,7 +50,7 @@ def dihedral(array, k, flip):
     return np.ascontiguousarray(out[..., ::-1] if flip else out)
 
 
-def simulated_field(config, seed, index):
+def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
     The beam and noise of each field are drawn from the configured jitter
@@ -62,6 +62,9 @@ def simulated_field(config, seed, index):
     config : TrainingConfig
     seed : int
     index : int
+    validation : bool, optional
+        Draw the sources from ``[data] validation_population`` (when set)
+        instead of ``population``.
 
     Returns
     -------
@@ -79,7 +82,7 @@ def simulated_field(config, seed, index):
         beam,
         rms,
         seed=seed,
-        **data.population,
+        **(data.validation_settings if validation else data.population),
     )
     field = simulator.field(int(index))
     image, _ = network_input(

@@ -20,8 +20,9 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from ..models import ARCHITECTURES, select_precision
+from ..models import ARCHITECTURES, load_model, select_precision
 from ..models.inference import predict_image
+from ..models.registry import check_state
 from ..segmentation import segment
 from ..utils import atomic_write
 from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
@@ -63,6 +64,8 @@ class Trainer:
     def __init__(self, config, *, output_dir=None, device="cpu", command=None):
         self.config = config
         settings = config.training
+        if settings.monitor not in MONITORS:
+            raise ValueError(f"unknown monitor {settings.monitor!r}; known: {', '.join(MONITORS)}")
         self.output_dir = Path(output_dir or settings.output_dir)
         self.device = torch.device(device)
         self.command = command
@@ -74,7 +77,10 @@ class Trainer:
         if settings.threads:
             torch.set_num_threads(settings.threads)
         torch.manual_seed(settings.seed)
-        self.network = _build_network(config).to(self.device, memory_format=torch.channels_last)
+        self.network = _build_network(config)
+        if settings.initial_weights:
+            _load_initial_weights(self.network, settings.initial_weights)
+        self.network.to(self.device, memory_format=torch.channels_last)
         self.model = self.network
         if self.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(self.network)
@@ -190,7 +196,7 @@ class Trainer:
         if self._validation is None:
             data = self.config.data
             self._validation = [
-                simulated_field(self.config, data.validation_seed, index)
+                simulated_field(self.config, data.validation_seed, index, validation=True)
                 for index in range(data.validation_fields)
             ]
         return self._validation
@@ -292,7 +298,7 @@ class Trainer:
             self.command = state["command"]
 
     def load_best(self):
-        """Load the weights of the epoch with the best validation Dice."""
+        """Load the weights of the epoch with the best validation score (``monitor``)."""
         self.network.load_state_dict(load_file(self.output_dir / BEST_WEIGHTS))
 
     @classmethod
@@ -312,7 +318,8 @@ class Trainer:
     # ----------------------------------------------------------- helpers
 
     def _update_best(self, record):
-        score = record["val_dice"]
+        score = MONITORS[self.config.training.monitor](record)
+        record["score"] = score
         if score > self.best_score:
             self.best_score = score
             self.epochs_without_improvement = 0
@@ -340,6 +347,31 @@ class Trainer:
             if new:
                 writer.writeheader()
             writer.writerow(record)
+
+
+def _object_f1(record):
+    completeness = record["val_completeness_snr_ge_8"]
+    purity = record["val_purity"]
+    if not (completeness > 0 and purity > 0):  # also NaN: nothing to find or nothing found
+        return 0.0
+    return 2 * completeness * purity / (completeness + purity)
+
+
+#: Validation scores that can select the best epoch (``[training] monitor``).
+MONITORS = {"object_f1": _object_f1, "dice": lambda record: record["val_dice"]}
+
+
+def _load_initial_weights(network, spec):
+    """Start from trained weights: a run's ``.safetensors`` or any :func:`load_model` spec."""
+    path = Path(spec)
+    if path.suffix == ".safetensors" and not path.with_suffix(".json").exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"initial weights {path} do not exist")
+        state = load_file(path)
+    else:
+        state = load_model(spec, device="cpu", precision="fp32", progress=False).model.state_dict()
+    check_state(network, state, f"initial weights {spec}")
+    network.load_state_dict(state)
 
 
 def _build_network(config):

@@ -3,8 +3,9 @@
 Loads ``RUN/best.safetensors`` into the network of ``RUN/checkpoint.json``'s
 configuration and writes weights + model card with
 :func:`diffuseradio.training.export_model`, recording the training command,
-the validation metrics of the best epoch, and (optionally) test-set metrics
-from ``scripts/evaluate_model.py`` and a chosen operating threshold.
+the validation metrics of the best epoch (the last one the run marked best),
+and (optionally) test-set metrics from ``scripts/evaluate_model.py`` and a
+chosen operating threshold.
 
 Usage::
 
@@ -37,7 +38,7 @@ def main():
         config.training.threshold = args.threshold
     network = build_network(model_card(config))
     network.load_state_dict(load_file(args.run / "best.safetensors"))
-    best = max(state["history"], key=lambda record: record.get("val_dice") or -1)
+    best = [record for record in state["history"] if record.get("best")][-1]
     metrics = {f"validation_{k}": v for k, v in best.items() if k != "best"}
     if args.test_metrics:
         metrics.update(

@@ -19,9 +19,12 @@ from diffuseradio.training import (
     object_counts,
     pixel_counts,
     pixel_scores,
+    pixel_weights,
     segmentation_loss,
     simulated_field,
 )
+from diffuseradio.training.datasets import MAX_OBJECT_WEIGHT
+from diffuseradio.training.losses import cross_entropy
 from diffuseradio.training.trainer import MONITORS
 
 TINY = {
@@ -70,12 +73,13 @@ def test_config_from_toml(tmp_path):
 def test_simulated_tiles_are_deterministic_and_augmented():
     config = tiny_config()
     dataset = SimulatedTiles(config)
-    image, labels = dataset[5]
+    image, labels, weights = dataset[5]
     assert image.shape == (1, 64, 64) and image.dtype == torch.float32
     assert labels.shape == (64, 64) and labels.dtype == torch.int64
-    again, _ = SimulatedTiles(config)[5]
+    assert torch.equal(weights, torch.ones(64, 64))  # no weighting configured
+    again, _, _ = SimulatedTiles(config)[5]
     assert torch.equal(image, again)
-    other, _ = dataset[6]  # same field, another crop/rotation
+    other, _, _ = dataset[6]  # same field, another crop/rotation
     assert not torch.equal(image, other)
 
 
@@ -86,7 +90,7 @@ def test_fits_pairs_dataset(tmp_path):
     pairs = [(f"{stem}.image.fits", f"{stem}.truth.fits")]
     dataset = FitsPairTiles(tiny_config(), pairs)
     assert len(dataset) == 4  # 96 px in 64 px tiles with 16 px overlap: 2 x 2
-    image, labels = dataset[0]
+    image, labels, _ = dataset[0]
     assert image.shape == (1, 64, 64)
     assert set(np.unique(labels.numpy())) <= {0, 1}
 
@@ -103,6 +107,58 @@ def test_losses_prefer_the_truth():
     assert segmentation_loss("bce_dice")(multi, labels) < 0.1
     with pytest.raises(ValueError, match="unknown loss"):
         segmentation_loss("l2")
+
+
+def test_weighted_cross_entropy_is_the_weighted_pixel_mean():
+    logits = torch.randn(2, 1, 8, 8)
+    labels = (torch.rand(2, 8, 8) > 0.7).long()
+    per_pixel = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[:, 0], labels.float(), reduction="none"
+    )
+    weights = torch.rand(2, 8, 8) + 0.5
+    expected = (per_pixel * weights).sum() / weights.sum()
+    torch.testing.assert_close(cross_entropy(logits, labels, weights), expected)
+    torch.testing.assert_close(cross_entropy(logits, labels, torch.ones(2, 8, 8)), per_pixel.mean())
+    multi = torch.randn(2, 3, 8, 8)
+    per_pixel = torch.nn.functional.cross_entropy(multi, labels, reduction="none")
+    torch.testing.assert_close(
+        cross_entropy(multi, labels, weights), (per_pixel * weights).sum() / weights.sum()
+    )
+
+
+def test_pixel_weights_favour_confusers_and_small_objects():
+    labels = np.zeros((60, 60), np.int64)
+    labels[5:25, 5:25] = 1  # 400 px = 20 beams of 20 px
+    labels[40:44, 40:45] = 1  # 20 px = 1 beam
+    confusers = np.zeros((60, 60), bool)
+    confusers[30:35, 0:10] = True
+    confusers[20:30, 20:30] = True  # partly on the large object: that part stays diffuse
+    weights = pixel_weights(
+        labels, 20.0, confusers=confusers, confuser_weight=3.0, balance_area_beams=20.0
+    )
+    assert weights[0, 59] == 1.0
+    assert np.all(weights[30:35, 0:10] == 3.0)
+    assert np.all(weights[5:25, 5:25] == 1.0)  # 20 beams: no boost
+    assert np.all(weights[40:44, 40:45] == pytest.approx(np.sqrt(20.0)))
+    tiny = np.zeros((60, 60), np.int64)
+    tiny[0, 0] = 1  # 1/20 beam: sqrt(400) = 20, capped
+    assert pixel_weights(tiny, 20.0, balance_area_beams=20.0)[0, 0] == MAX_OBJECT_WEIGHT
+    assert np.all(pixel_weights(labels, 20.0) == 1.0)
+
+
+def test_configured_weights_reach_the_simulated_tiles():
+    crowded = {"radio_galaxy_density": 2000.0, "minihalo_density": 300.0}
+    config = tiny_config(
+        data__population=crowded,
+        training__confuser_weight=4.0,
+        training__balance_area_beams=50.0,
+    )
+    image, labels, weights = SimulatedTiles(config)[1]
+    plain_image, _, plain = SimulatedTiles(tiny_config(data__population=crowded))[1]
+    assert torch.equal(image, plain_image)
+    assert torch.equal(plain, torch.ones_like(plain))
+    assert (weights[labels == 0] == 4.0).any()
+    assert (weights[labels > 0] > 1.0).any() and (weights[labels > 0] >= 1.0).all()
 
 
 def test_pixel_and_object_metrics():
@@ -139,7 +195,7 @@ def test_loss_falls_on_a_repeated_batch():
         training__steps_per_epoch=30, training__epochs=1, training__learning_rate=2e-2
     )
     trainer = Trainer(config, output_dir="unused")
-    images, labels = zip(*[trainer.dataset[i] for i in range(4)])
+    images, labels, _ = zip(*[trainer.dataset[i] for i in range(4)])
     images, labels = torch.stack(images), torch.stack(labels)
     losses = [trainer.step(images, labels) for _ in range(30)]
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])

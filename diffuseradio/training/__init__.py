@@ -5,7 +5,7 @@ trained the shipped models.
 """
 
 from .config import TrainingConfig
-from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
+from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
 from .losses import LOSSES, segmentation_loss
 from .metrics import ObjectCounts, object_counts, pixel_counts, pixel_scores
@@ -17,6 +17,7 @@ __all__ = [
     "SimulatedTiles",
     "FitsPairTiles",
     "simulated_field",
+    "pixel_weights",
     "export_model",
     "model_card",
     "LOSSES",

@@ -41,7 +41,10 @@ keys (see also :doc:`/training`):
     early stopping: ``"object_f1"``, the harmonic mean of completeness at
     integrated S/N >= 8 and purity, or ``"dice"``, pixel Dice),
     ``initial_weights`` (fine-tune: start from a registered model name,
-    ``name@version``, a model card, or a run's ``best.safetensors``).
+    ``name@version``, a model card, or a run's ``best.safetensors``),
+    ``confuser_weight`` and ``balance_area_beams`` (cross-entropy weights of
+    confusing pixels and of small diffuse objects, see
+    :func:`~diffuseradio.training.pixel_weights`).
 """
 
 import tomllib
@@ -119,6 +122,8 @@ class TrainingSection:
     seed: int = 0
     monitor: str = "object_f1"
     initial_weights: str = ""
+    confuser_weight: float = 1.0
+    balance_area_beams: float = 0.0
 
 
 _SECTIONS = {

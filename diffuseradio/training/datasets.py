@@ -13,6 +13,7 @@ import astropy.units as u
 import numpy as np
 import torch
 from radio_beam import Beam
+from scipy import ndimage
 
 from ..mosaic import SurveyMosaic
 from ..normalization import network_input
@@ -20,7 +21,17 @@ from ..resolution import to_working_grid
 from ..simulate import SkySimulator
 from ..tiling import tile_slices
 
-__all__ = ["SimulatedTiles", "FitsPairTiles", "labels_from_truth", "dihedral", "simulated_field"]
+__all__ = [
+    "SimulatedTiles",
+    "FitsPairTiles",
+    "labels_from_truth",
+    "pixel_weights",
+    "dihedral",
+    "simulated_field",
+]
+
+#: Largest weight :func:`pixel_weights` gives a small diffuse object.
+MAX_OBJECT_WEIGHT = 5.0
 
 
 def labels_from_truth(truth, classes):
@@ -42,6 +53,51 @@ def labels_from_truth(truth, classes):
     if len(classes) == 2:
         return (truth > 0).astype(np.int64)
     return truth.astype(np.int64)
+
+
+def pixel_weights(
+    labels, beam_area, *, confusers=None, confuser_weight=1.0, balance_area_beams=0.0
+):
+    """Per-pixel weights of the cross-entropy.
+
+    Two kinds of pixels decide what a catalogue gets wrong, yet are few:
+    those of radio galaxies and artefacts (false detections) and those of
+    small diffuse objects (mini-halos, narrow relics), which a pixel
+    average leaves to the large halos.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Integer labels (0 background) of a whole field.
+    beam_area : float
+        Beam area in pixels.
+    confusers : numpy.ndarray of bool, optional
+        Pixels of radio galaxies and artefacts (the simulator's confuser
+        mask); those outside diffuse labels get ``confuser_weight``.
+    confuser_weight : float, optional
+    balance_area_beams : float, optional
+        Each connected diffuse region smaller than this many beams gets the
+        weight ``sqrt(balance_area_beams / area)`` (at most
+        :data:`MAX_OBJECT_WEIGHT`), so that its loss counts more like a
+        large object's; 0 turns this off.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 weights, 1 where nothing applies.
+    """
+    weights = np.ones(labels.shape, np.float32)
+    if confusers is not None and confuser_weight != 1.0:
+        weights[np.asarray(confusers, dtype=bool) & (labels == 0)] = confuser_weight
+    if balance_area_beams > 0:
+        regions, count = ndimage.label(labels > 0)
+        if count:
+            area_beams = np.bincount(regions.ravel())[1:] / beam_area
+            boost = np.sqrt(balance_area_beams / area_beams)
+            boost = np.clip(boost, 1.0, MAX_OBJECT_WEIGHT).astype(np.float32)
+            inside = regions > 0
+            weights[inside] *= boost[regions[inside] - 1]
+    return weights
 
 
 def dihedral(array, k, flip):
@@ -124,13 +180,20 @@ class SimulatedTiles(torch.utils.data.Dataset):
         if index not in self._cache:
             field, image = simulated_field(self.config, self.seed, index)
             labels = labels_from_truth(field.truth, self.config.model.classes)
-            self._cache = {index: (image, labels)}  # neighbouring items share it
+            weights = pixel_weights(
+                labels,
+                field.mosaic.beam_area_pixels,
+                confusers=field.confusers,
+                confuser_weight=self.config.training.confuser_weight,
+                balance_area_beams=self.config.training.balance_area_beams,
+            )
+            self._cache = {index: (image, labels, weights)}  # neighbouring items share it
         return self._cache[index]
 
     def __getitem__(self, index):
         data = self.config.data
         size = self.config.grid.tile_size
-        image, labels = self._field(int(index) // data.tiles_per_field)
+        image, labels, weights = self._field(int(index) // data.tiles_per_field)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 2)))
         y0 = rng.integers(0, image.shape[0] - size + 1)
         x0 = rng.integers(0, image.shape[1] - size + 1)
@@ -139,10 +202,7 @@ class SimulatedTiles(torch.utils.data.Dataset):
         if rng.random() < data.blank_probability:
             _blank_edge(tile, target, rng)
         k, flip = int(rng.integers(4)), bool(rng.integers(2))
-        return (
-            torch.from_numpy(dihedral(tile, k, flip)[None]),
-            torch.from_numpy(dihedral(target, k, flip)),
-        )
+        return _item(tile, target, weights[window], k, flip)
 
 
 class FitsPairTiles(torch.utils.data.Dataset):
@@ -166,11 +226,18 @@ class FitsPairTiles(torch.utils.data.Dataset):
     def __init__(self, config, pairs, *, seed=None):
         self.config = config
         self.seed = config.data.seed if seed is None else int(seed)
-        self.images, self.labels, self.items = [], [], []
+        self.images, self.labels, self.weights, self.items = [], [], [], []
         for number, (image_path, mask_path) in enumerate(pairs):
-            image, labels = self._load(image_path, mask_path)
+            image, labels, beam_area = self._load(image_path, mask_path)
             self.images.append(image)
             self.labels.append(labels)
+            self.weights.append(
+                pixel_weights(
+                    labels,
+                    beam_area,
+                    balance_area_beams=config.training.balance_area_beams,
+                )
+            )
             grid = config.grid
             for window in tile_slices(image.shape, grid.tile_size, grid.tile_overlap):
                 self.items.append((number, window))
@@ -206,7 +273,7 @@ class FitsPairTiles(torch.utils.data.Dataset):
             rms_box_beams=config.normalization.rms_box_beams,
         )
         labels = labels_from_truth(np.nan_to_num(labels).astype(np.int64), config.model.classes)
-        return image, labels
+        return image, labels, matched.beam_area_pixels
 
     def __len__(self):
         return len(self.items)
@@ -217,10 +284,16 @@ class FitsPairTiles(torch.utils.data.Dataset):
         k, flip = int(rng.integers(4)), bool(rng.integers(2))
         tile = self.images[number][window]
         target = self.labels[number][window]
-        return (
-            torch.from_numpy(dihedral(tile, k, flip)[None]),
-            torch.from_numpy(dihedral(target, k, flip)),
-        )
+        return _item(tile, target, self.weights[number][window], k, flip)
+
+
+def _item(tile, target, weights, k, flip):
+    """``(image (1, H, W), labels (H, W), weights (H, W))`` tensors, rotated/flipped."""
+    return (
+        torch.from_numpy(dihedral(tile, k, flip)[None]),
+        torch.from_numpy(dihedral(target, k, flip)),
+        torch.from_numpy(dihedral(weights, k, flip)),
+    )
 
 
 def _blank_edge(tile, target, rng):

@@ -4,7 +4,9 @@ Diffuse pixels are a few per cent of a survey field, so a plain
 cross-entropy learns to say "background". The losses here add an overlap
 term (soft Dice, or Tversky, which weighs misses more than false alarms) and
 offer focal weighting of the cross-entropy. All take logits ``(N, K, H, W)``
-and integer labels ``(N, H, W)``; ``K = 1`` means one sigmoid output.
+and integer labels ``(N, H, W)``; ``K = 1`` means one sigmoid output, and
+optional per-pixel ``weights`` ``(N, H, W)`` of the cross-entropy (see
+:func:`~diffuseradio.training.pixel_weights`).
 """
 
 import torch
@@ -25,8 +27,11 @@ def _probabilities_and_onehot(logits, labels):
     return probability[:, 1:], target[:, 1:]
 
 
-def cross_entropy(logits, labels, *, gamma=0.0):
-    """Binary or multi-class cross-entropy, optionally focal (``gamma > 0``)."""
+def cross_entropy(logits, labels, weights=None, *, gamma=0.0):
+    """Binary or multi-class cross-entropy, optionally focal (``gamma > 0``).
+
+    With ``weights``, the weighted mean over pixels.
+    """
     logits = logits.float()
     if logits.shape[1] == 1:
         target = labels.unsqueeze(1).float()
@@ -35,7 +40,12 @@ def cross_entropy(logits, labels, *, gamma=0.0):
         loss = F.cross_entropy(logits, labels, reduction="none")
     if gamma > 0:
         loss = (1 - torch.exp(-loss)) ** gamma * loss
-    return loss.mean()
+    if weights is None:
+        return loss.mean()
+    weights = weights.to(loss)
+    if loss.ndim == 4:  # one sigmoid channel
+        weights = weights.unsqueeze(1)
+    return (loss * weights).sum() / weights.expand_as(loss).sum()
 
 
 def tversky(logits, labels, *, alpha=0.3, beta=0.7, smooth=1.0):
@@ -61,11 +71,15 @@ def soft_dice(logits, labels, *, smooth=1.0):
 #: alone) is the one whose gradient splits exactly over processes (DDP).
 LOSSES = {
     "bce": cross_entropy,
-    "bce_dice": lambda logits, labels: cross_entropy(logits, labels) + soft_dice(logits, labels),
-    "focal_dice": lambda logits, labels: (
-        cross_entropy(logits, labels, gamma=2.0) + soft_dice(logits, labels)
+    "bce_dice": lambda logits, labels, weights=None: (
+        cross_entropy(logits, labels, weights) + soft_dice(logits, labels)
     ),
-    "tversky": lambda logits, labels: cross_entropy(logits, labels) + tversky(logits, labels),
+    "focal_dice": lambda logits, labels, weights=None: (
+        cross_entropy(logits, labels, weights, gamma=2.0) + soft_dice(logits, labels)
+    ),
+    "tversky": lambda logits, labels, weights=None: (
+        cross_entropy(logits, labels, weights) + tversky(logits, labels)
+    ),
 }
 
 

@@ -161,21 +161,23 @@ class Trainer:
         )
         self.model.train()
         losses = []
-        for images, labels in tqdm(loader, desc=f"epoch {self.epoch + 1}", disable=not progress):
-            losses.append(self.step(images, labels))
+        for batch in tqdm(loader, desc=f"epoch {self.epoch + 1}", disable=not progress):
+            losses.append(self.step(*batch))
         return float(np.mean(losses))
 
-    def step(self, images, labels):
-        """One optimisation step on a batch; returns the loss."""
+    def step(self, images, labels, weights=None):
+        """One optimisation step on a batch (with optional pixel weights); returns the loss."""
         images = images.to(self.device, memory_format=torch.channels_last)
         labels = labels.to(self.device)
+        if weights is not None:
+            weights = weights.to(self.device)
         with torch.autocast(
             self.device.type,
             dtype=self.precision,
             enabled=self.precision != torch.float32,
         ):
             logits = self.model(images)
-        loss = self.loss(logits.float(), labels)
+        loss = self.loss(logits.float(), labels, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.training.grad_clip:

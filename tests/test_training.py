@@ -11,6 +11,7 @@ from diffuseradio import DiffuseDetector
 from diffuseradio.exceptions import ModelError
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (
+    SIZE_BINS,
     FitsPairTiles,
     SimulatedTiles,
     Trainer,
@@ -336,3 +337,34 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path):
         assert process.exitcode == 0
     for name, value in single.network.state_dict().items():
         np.testing.assert_allclose(distributed[name], value.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_completeness_by_source_size():
+    """Objects are binned by the area of their region in beams; a segmentation that
+    finds only the large ones is complete in the large bins and empty in the small."""
+    simulator = SkySimulator(
+        256,
+        6 * u.arcsec,
+        20 * u.arcsec,
+        100 * u.uJy / u.beam,
+        seed=3,
+        halo_density=60 / u.deg**2,
+        minihalo_density=60 / u.deg**2,
+    )
+    field = simulator.field(0)
+    objects = field.objects[field.objects["detectable"] & (field.objects["class_id"] > 0)]
+    objects = objects[np.isin(objects["id"], field.instances)]  # not hidden by brighter ones
+    size_bins = np.searchsorted(SIZE_BINS, objects["n_beams"], side="right") - 1
+    assert len(set(size_bins)) >= 2
+    cut = np.sort(objects["n_beams"])[len(objects) // 2]
+    large = objects["id"][objects["n_beams"] >= cut]
+    segmentation = np.isin(field.instances, large).astype(np.int32)
+    counts = object_counts(segmentation, field)
+    assert sum(counts.total.values()) == len(objects)
+    for index in set(size_bins):
+        in_bin = objects[size_bins == index]
+        expected = np.mean(in_bin["n_beams"] >= cut)
+        assert counts.completeness(size_bin=int(index)) == pytest.approx(expected)
+    summary = counts.summary()
+    labels = [f"completeness_snr_ge_8_beams_{a:g}_{b:g}" for a, b in zip(SIZE_BINS, SIZE_BINS[1:])]
+    assert set(labels) <= set(summary)

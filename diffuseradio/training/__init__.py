@@ -8,7 +8,7 @@ from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
 from .losses import LOSSES, segmentation_loss
-from .metrics import ObjectCounts, object_counts, pixel_counts, pixel_scores
+from .metrics import SIZE_BINS, SNR_BINS, ObjectCounts, object_counts, pixel_counts, pixel_scores
 from .trainer import Trainer
 
 __all__ = [
@@ -26,4 +26,6 @@ __all__ = [
     "object_counts",
     "pixel_counts",
     "pixel_scores",
+    "SNR_BINS",
+    "SIZE_BINS",
 ]

@@ -20,10 +20,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["pixel_counts", "pixel_scores", "ObjectCounts", "object_counts", "SNR_BINS"]
+__all__ = [
+    "pixel_counts",
+    "pixel_scores",
+    "ObjectCounts",
+    "object_counts",
+    "SNR_BINS",
+    "SIZE_BINS",
+]
 
 #: Edges of the integrated-S/N bins of the completeness.
 SNR_BINS = (0.0, 3.0, 5.0, 8.0, 15.0, 30.0, np.inf)
+
+#: Edges of the size bins of the completeness: area of the object region in
+#: beams (a point source's region covers about ``ln(peak S/N) / ln 2`` beams).
+SIZE_BINS = (0.0, 10.0, 30.0, 100.0, 300.0, np.inf)
 
 
 def pixel_counts(predicted, truth):
@@ -65,7 +76,8 @@ class ObjectCounts:
     Attributes
     ----------
     found, total : dict
-        ``{(kind, snr_bin): count}`` of detectable and found diffuse objects.
+        ``{(kind, snr_bin, size_bin): count}`` of detectable and found diffuse
+        objects (bins of ``SNR_BINS`` and ``SIZE_BINS``).
     detections, true_detections : int
     radio_galaxies, radio_galaxies_as_diffuse : int
     """
@@ -91,13 +103,28 @@ class ObjectCounts:
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         return merged
 
-    def completeness(self, min_snr=0.0, kind=None):
-        """Fraction of diffuse objects found, with integrated S/N >= ``min_snr``."""
+    def completeness(self, min_snr=0.0, kind=None, size_bin=None):
+        """Fraction of diffuse objects found, with integrated S/N >= ``min_snr``.
+
+        Parameters
+        ----------
+        min_snr : float, optional
+            Lowest integrated S/N counted (an edge of ``SNR_BINS``).
+        kind : str, optional
+            Only objects of this kind (``"halo"``, ``"relic"``, ...).
+        size_bin : int, optional
+            Only objects in this bin of ``SIZE_BINS``.
+        """
         keys = [
             key
             for key in self.total
-            if SNR_BINS[key[1]] >= min_snr and (kind is None or key[0] == kind)
+            if SNR_BINS[key[1]] >= min_snr
+            and (kind is None or key[0] == kind)
+            and (size_bin is None or key[2] == size_bin)
         ]
+        return self._fraction_found(keys)
+
+    def _fraction_found(self, keys):
         total = sum(self.total[k] for k in keys)
         return sum(self.found.get(k, 0) for k in keys) / total if total else float("nan")
 
@@ -128,13 +155,13 @@ class ObjectCounts:
         for kind in sorted({key[0] for key in self.total}):
             result[f"completeness_snr_ge_8_{kind}"] = self.completeness(8.0, kind)
         for index in range(len(SNR_BINS) - 1):
-            keys = [k for k in self.total if k[1] == index]
-            total = sum(self.total[k] for k in keys)
             low, high = SNR_BINS[index], SNR_BINS[index + 1]
-            label = f"completeness_snr_{low:g}_{high:g}"
-            result[label] = (
-                sum(self.found.get(k, 0) for k in keys) / total if total else float("nan")
-            )
+            keys = [k for k in self.total if k[1] == index]
+            result[f"completeness_snr_{low:g}_{high:g}"] = self._fraction_found(keys)
+        for index in range(len(SIZE_BINS) - 1):
+            low, high = SIZE_BINS[index], SIZE_BINS[index + 1]
+            label = f"completeness_snr_ge_8_beams_{low:g}_{high:g}"
+            result[label] = self.completeness(8.0, size_bin=index)
         return result
 
 
@@ -167,8 +194,11 @@ def object_counts(segmentation, field, *, coverage=0.2):
         if row["class_id"] > 0:
             if not row["detectable"]:
                 continue
-            snr_bin = int(np.searchsorted(SNR_BINS, row["integrated_snr"], side="right") - 1)
-            key = (str(row["kind"]), snr_bin)
+            key = (
+                str(row["kind"]),
+                _bin(SNR_BINS, row["integrated_snr"]),
+                _bin(SIZE_BINS, row["n_beams"]),
+            )
             counts.total[key] = counts.total.get(key, 0) + 1
             if hits[ident] >= coverage * sizes[ident]:
                 counts.found[key] = counts.found.get(key, 0) + 1
@@ -188,3 +218,7 @@ def object_counts(segmentation, field, *, coverage=0.2):
         counts.detections = int(present.sum())
         counts.true_detections = int((on_truth[present] >= coverage * area[present]).sum())
     return counts
+
+
+def _bin(edges, value):
+    return int(np.searchsorted(edges, value, side="right") - 1)

@@ -1,11 +1,13 @@
-"""Evaluate a model on simulated fields it never saw: the figures of the model cards.
+"""Evaluate models on simulated fields they never saw: the figures of the model cards.
 
-Fields are simulated at the model's working beam and pixel scale with the
-noise range and the validation population of its training configuration
-(the default sky unless the configuration sets another), but with a seed
-that neither training nor validation used. Each field goes through
-``DiffuseDetector.detect`` (the full inference path) and is counted with
-:func:`diffuseradio.training.object_counts`.
+Fields are simulated at the models' working beam and pixel scale with the
+noise range and the validation population of the first model's training
+configuration (the default sky unless the configuration sets another), but
+with a seed that neither training nor validation used. Each field goes
+through ``DiffuseDetector.predict`` (the full inference path) and is counted
+with :func:`diffuseradio.training.object_counts`. Several models are
+evaluated side by side on the same fields (they must share the working
+grid).
 
 ``--sweep`` prints completeness, purity and the radio-galaxy false-positive
 rate over a grid of thresholds and minimum areas (use it on the *validation*
@@ -13,19 +15,27 @@ seed to choose the card's operating point, then report on the test seed).
 
 Usage::
 
-    python scripts/evaluate_model.py CARD.json --seed 777 --fields 48 [--sweep]
+    python scripts/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
 """
 
 import argparse
 import json
+import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from diffuseradio import DiffuseDetector
 from diffuseradio.segmentation import segment
-from diffuseradio.training import ObjectCounts, TrainingConfig, object_counts, simulated_field
+from diffuseradio.training import (
+    SIZE_BINS,
+    ObjectCounts,
+    TrainingConfig,
+    object_counts,
+    simulated_field,
+)
 
 
 def test_fields(card, seed, count):
@@ -39,33 +49,32 @@ def test_fields(card, seed, count):
         yield field
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("card")
-    parser.add_argument("--seed", type=int, default=777)
-    parser.add_argument("--fields", type=int, default=48)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sweep", action="store_true")
-    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
-    parser.add_argument("--json", default=None, help="write the summary (no sweep) to this file")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    detector = DiffuseDetector.from_pretrained(args.card, device="cpu")
-    card = detector.card
-    thresholds = np.round(np.arange(0.3, 0.96, 0.05), 2) if args.sweep else [card.threshold]
-    areas = [4.0, 8.0, 16.0] if args.sweep else [4.0]
-    counts = {(t, a): ObjectCounts() for t in thresholds for a in areas}
-    for field in test_fields(card, args.seed, args.fields):
-        probability = detector.predict(field.mosaic, augment=not args.no_augment)
-        beam_pixels = field.mosaic.beam_area_pixels
-        for threshold in thresholds:
-            for area in areas:
-                labels = segment(probability, threshold, min_area=area * beam_pixels)
-                counts[threshold, area] = counts[threshold, area] + object_counts(labels, field)
-    print(
-        f"model {card.identifier}, seed {args.seed}, {args.fields} fields, "
-        f"augment {not args.no_augment}"
-    )
+def operating_points(card, sweep):
+    """``(threshold, minimum area in beams)`` pairs to count."""
+    if not sweep:
+        return [(card.threshold, 4.0)]
+    thresholds = np.round(np.arange(0.3, 0.96, 0.05), 2)
+    return [(t, a) for t in thresholds for a in (4.0, 8.0, 16.0)]
+
+
+def check_same_grid(detectors):
+    first = detectors[0].card
+    for detector in detectors[1:]:
+        card = detector.card
+        if card.beam != first.beam or card.pixel_scale != first.pixel_scale:
+            raise SystemExit(
+                f"{card.identifier} works on another grid than {first.identifier}; "
+                "evaluate them separately"
+            )
+
+
+def clean(summary):
+    """JSON-ready: NaN (nothing to count) becomes None."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
+
+
+def print_table(card, seed, fields, augment, counts):
+    print(f"model {card.identifier}, seed {seed}, {fields} fields, augment {augment}")
     print(
         f"{'threshold':>9} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} {'purity':>7} "
         f"{'RG as diffuse':>13} {'objects':>7} {'detections':>10}"
@@ -80,17 +89,63 @@ def main():
             f"{summary['radio_galaxy_false_positive_rate']:>13.3f} "
             f"{summary['n_diffuse_objects']:>7} {summary['n_detections']:>10}"
         )
-    if not args.sweep:
-        summary = {
-            k: (None if isinstance(v, float) and np.isnan(v) else v)
-            for k, v in total.summary().items()
-        }
-        summary.update(seed=args.seed, fields=args.fields, threshold=float(card.threshold))
-        text = json.dumps(summary, indent=1)
-        print(text)
-        if args.json:
-            with open(args.json, "w") as handle:
-                handle.write(text)
+
+
+def print_comparison(summaries):
+    """One row per headline figure, one column per model."""
+    names = list(summaries)
+    keys = [k for k in next(iter(summaries.values())) if k.startswith(("completeness", "purity"))]
+    keys += ["radio_galaxy_false_positive_rate", "n_diffuse_objects", "n_detections"]
+    width = max(len(name) for name in names) + 2
+    print(f"{'':<44}" + "".join(f"{name:>{width}}" for name in names))
+    for key in keys:
+        values = [summaries[name].get(key) for name in names]
+        cells = "".join(f"{'-' if v is None else format(v, '.3g'):>{width}}" for v in values)
+        print(f"{key:<44}{cells}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cards", nargs="+", help="model names or card files")
+    parser.add_argument("--seed", type=int, default=777)
+    parser.add_argument("--fields", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
+    parser.add_argument(
+        "--json-dir", default=None, help="write each model's summary (no sweep) to DIR/NAME.json"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    detectors = [DiffuseDetector.from_pretrained(card, device="cpu") for card in args.cards]
+    check_same_grid(detectors)
+    points = {d.card.identifier: operating_points(d.card, args.sweep) for d in detectors}
+    counts = {name: {p: ObjectCounts() for p in pts} for name, pts in points.items()}
+    for field in test_fields(detectors[0].card, args.seed, args.fields):
+        beam_pixels = field.mosaic.beam_area_pixels
+        for detector in detectors:
+            name = detector.card.identifier
+            probability = detector.predict(field.mosaic, augment=not args.no_augment)
+            for threshold, area in points[name]:
+                labels = segment(probability, threshold, min_area=area * beam_pixels)
+                counts[name][threshold, area] += object_counts(labels, field)
+    summaries = {}
+    for detector in detectors:
+        card = detector.card
+        name = card.identifier
+        print_table(card, args.seed, args.fields, not args.no_augment, counts[name])
+        if not args.sweep:
+            total = counts[name][card.threshold, 4.0]
+            summary = clean(total.summary())
+            summary.update(seed=args.seed, fields=args.fields, threshold=float(card.threshold))
+            summaries[name] = summary
+            if args.json_dir:
+                Path(args.json_dir).mkdir(parents=True, exist_ok=True)
+                path = Path(args.json_dir) / f"{card.name}-{card.version}.json"
+                path.write_text(json.dumps(summary, indent=1))
+    if summaries:
+        print(f"\nside by side (size bins in working beams: {SIZE_BINS})")
+        print_comparison(summaries)
 
 
 if __name__ == "__main__":

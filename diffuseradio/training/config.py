@@ -59,7 +59,7 @@ class ModelSection:
     name: str = "diffuse-unet"
     version: str = "0.1.0"
     architecture: str = "unet"
-    args: dict = field(default_factory=lambda: {"depth": 4, "base_width": 16, "norm": "batch"})
+    args: dict = field(default_factory=lambda: {"depth": 4, "base_width": 16, "norm": "group"})
     classes: list = field(default_factory=lambda: ["background", "diffuse"])
     description: str = ""
     license: str = "BSD-3-Clause"

@@ -162,17 +162,17 @@ def test_configured_weights_reach_the_simulated_tiles():
     assert (weights[labels > 0] > 1.0).any() and (weights[labels > 0] >= 1.0).all()
 
 
-def test_pixel_and_object_metrics():
+def crowded_field(**densities):
+    """One 256-pixel field at 20"/6" (seed 3) with the given source densities (per deg^2)."""
+    densities = {name: value / u.deg**2 for name, value in densities.items()}
     simulator = SkySimulator(
-        256,
-        6 * u.arcsec,
-        20 * u.arcsec,
-        100 * u.uJy / u.beam,
-        seed=3,
-        radio_galaxy_density=100 / u.deg**2,
-        halo_density=30 / u.deg**2,
+        256, 6 * u.arcsec, 20 * u.arcsec, 100 * u.uJy / u.beam, seed=3, **densities
     )
-    field = simulator.field(0)
+    return simulator.field(0)
+
+
+def test_pixel_and_object_metrics():
+    field = crowded_field(radio_galaxy_density=100, halo_density=30)
     truth = field.truth > 0
     scores = pixel_scores(pixel_counts(truth, truth))
     assert scores["iou"] == scores["dice"] == scores["precision"] == scores["recall"] == 1.0
@@ -342,16 +342,7 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path):
 def test_completeness_by_source_size():
     """Objects are binned by the area of their region in beams; a segmentation that
     finds only the large ones is complete in the large bins and empty in the small."""
-    simulator = SkySimulator(
-        256,
-        6 * u.arcsec,
-        20 * u.arcsec,
-        100 * u.uJy / u.beam,
-        seed=3,
-        halo_density=60 / u.deg**2,
-        minihalo_density=60 / u.deg**2,
-    )
-    field = simulator.field(0)
+    field = crowded_field(halo_density=60, minihalo_density=60)
     objects = field.objects[field.objects["detectable"] & (field.objects["class_id"] > 0)]
     objects = objects[np.isin(objects["id"], field.instances)]  # not hidden by brighter ones
     size_bins = np.searchsorted(SIZE_BINS, objects["n_beams"], side="right") - 1

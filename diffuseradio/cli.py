@@ -7,6 +7,7 @@ command with a one-line reason and a non-zero exit status.
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -257,7 +258,7 @@ def _run_train(args):
     history = trainer.fit(progress=not args.no_progress)
     if args.export and trainer.rank == 0:
         trainer.load_best()
-        best = max(history, key=lambda record: record.get("val_dice", -1))
+        best = max(history, key=lambda record: record.get("score", -math.inf))
         card = export_model(
             trainer.network,
             trainer.config,

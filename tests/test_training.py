@@ -6,6 +6,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from diffuseradio import DiffuseDetector
 from diffuseradio.exceptions import ModelError
@@ -82,6 +83,21 @@ def test_simulated_tiles_are_deterministic_and_augmented():
     assert torch.equal(image, again)
     other, _, _ = dataset[6]  # same field, another crop/rotation
     assert not torch.equal(image, other)
+
+
+def test_batches_mix_fields_when_asked():
+    config = tiny_config(data__fields_per_batch=4, data__blank_probability=0.0)
+    dataset = SimulatedTiles(config)
+    assert [dataset.field_index(i) for i in range(18)] == [0, 1, 2, 3] * 4 + [4, 5]
+    plain = SimulatedTiles(tiny_config())
+    assert [plain.field_index(i) for i in range(9)] == [0, 0, 0, 0, 1, 1, 1, 1, 2]
+    images = [simulated_field(config, config.data.seed, index)[1] for index in range(4)]
+    for item in range(8):
+        tile = dataset[item][0].numpy()
+        owners = [np.isin(tile, image).all() for image in images]
+        assert owners == [index == item % 4 for index in range(4)], item
+    with pytest.raises(ValueError, match="fields_per_batch must be >= 1"):
+        SimulatedTiles(tiny_config(data__fields_per_batch=0))
 
 
 def test_fits_pairs_dataset(tmp_path):
@@ -202,13 +218,15 @@ def test_loss_falls_on_a_repeated_batch():
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
 
 
-def test_fit_writes_log_and_checkpoints_and_resumes_bit_for_bit(tmp_path):
-    straight = Trainer(tiny_config(), output_dir=tmp_path / "straight")
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_fit_writes_log_and_checkpoints_and_resumes_bit_for_bit(tmp_path, ema_decay):
+    config = tiny_config(training__ema_decay=ema_decay)
+    straight = Trainer(config, output_dir=tmp_path / "straight")
     history = straight.fit(progress=False)
     assert [record["epoch"] for record in history] == [1, 2]
     assert "val_completeness_snr_ge_8" in history[0]
     assert (tmp_path / "straight" / "metrics.csv").read_text().count("\n") == 3
-    interrupted = Trainer(tiny_config(training__epochs=2), output_dir=tmp_path / "stopped")
+    interrupted = Trainer(config, output_dir=tmp_path / "stopped")
     interrupted.train_epoch()
     interrupted.epoch = 1
     interrupted.save_checkpoint()
@@ -217,6 +235,37 @@ def test_fit_writes_log_and_checkpoints_and_resumes_bit_for_bit(tmp_path):
     resumed.train_epoch()
     for name, value in weights(straight).items():
         assert torch.equal(value, weights(resumed)[name]), name
+    averaged = straight.evaluated_network.state_dict()
+    for name, value in resumed.evaluated_network.state_dict().items():
+        assert torch.equal(value, averaged[name]), name
+
+
+def test_moving_average_of_the_weights_is_validated_and_kept_as_best(tmp_path):
+    decay = 0.8
+    trainer = Trainer(tiny_config(training__ema_decay=decay), output_dir=tmp_path)
+    expected = None
+    for step in range(4):
+        images, labels, pixel = zip(*[trainer.dataset[4 * step + k] for k in range(4)])
+        trainer.step(torch.stack(images), torch.stack(labels), torch.stack(pixel))
+        current = {k: v.detach().clone() for k, v in trainer.network.named_parameters()}
+        if expected is None:
+            expected = current  # the average starts at the first step's weights
+        else:
+            expected = {k: decay * expected[k] + (1 - decay) * current[k] for k in current}
+    averaged = dict(trainer.evaluated_network.named_parameters())
+    for name, value in expected.items():
+        torch.testing.assert_close(averaged[name], value, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(averaged[name], dict(trainer.network.named_parameters())[name])
+    fitted = Trainer(
+        tiny_config(training__ema_decay=decay, training__epochs=1), output_dir=tmp_path
+    )
+    fitted.fit(progress=False)  # the first epoch is the best so far
+    best = load_file(tmp_path / "best.safetensors")
+    for name, value in fitted.evaluated_network.state_dict().items():
+        assert torch.equal(best[name], value), name
+    assert not torch.equal(best[name], fitted.network.state_dict()[name])
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        Trainer(tiny_config(training__ema_decay=1.5), output_dir=tmp_path)
 
 
 def test_export_and_load_round_trip(tmp_path):

@@ -18,6 +18,10 @@ keys (see also :doc:`/training`):
     ``name``, ``parameters`` (table), ``rms_box_beams``.
 ``[data]``
     ``field_size`` (pixels of each simulated field), ``tiles_per_field``,
+    ``fields_per_batch`` (consecutive tiles cycle through this many fields,
+    so that a batch of that size holds one tile of each instead of several
+    crops of one field; the cost stays one simulated field per
+    ``tiles_per_field`` tiles),
     ``rms_ujy`` (``[min, max]`` noise per beam, drawn log-uniformly),
     ``beam_jitter_arcsec`` (``[min, max]`` beam of the simulated fields),
     ``blank_probability`` (fraction of tiles given a random blanked edge),
@@ -44,7 +48,10 @@ keys (see also :doc:`/training`):
     ``name@version``, a model card, or a run's ``best.safetensors``),
     ``confuser_weight`` and ``balance_area_beams`` (cross-entropy weights of
     confusing pixels and of small diffuse objects, see
-    :func:`~diffuseradio.training.pixel_weights`).
+    :func:`~diffuseradio.training.pixel_weights`), ``ema_decay`` (keep an
+    exponential moving average of the weights with this decay per step,
+    e.g. 0.999, and validate, select and export the averaged weights;
+    0 turns it off).
 """
 
 import tomllib
@@ -86,6 +93,7 @@ class NormalizationSection:
 class DataSection:
     field_size: int = 512
     tiles_per_field: int = 4
+    fields_per_batch: int = 1
     rms_ujy: list = field(default_factory=lambda: [60.0, 200.0])
     beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
     blank_probability: float = 0.1
@@ -124,6 +132,7 @@ class TrainingSection:
     initial_weights: str = ""
     confuser_weight: float = 1.0
     balance_area_beams: float = 0.0
+    ema_decay: float = 0.0
 
 
 _SECTIONS = {

@@ -153,10 +153,13 @@ def simulated_field(config, seed, index, *, validation=False):
 class SimulatedTiles(torch.utils.data.Dataset):
     """Tiles cut from simulated fields, made on the fly.
 
-    Item ``i`` comes from field ``i // tiles_per_field``; its crop position,
-    rotation/flip and optional blanked edge are drawn from a generator
-    seeded by ``(seed, i)``. Neighbouring items share a field, which each
-    worker simulates once.
+    Items come in blocks of ``fields_per_batch * tiles_per_field``: item
+    ``i`` of a block is a tile of the block's field ``i % fields_per_batch``,
+    so consecutive items cycle through the block's fields and a batch of
+    ``fields_per_batch`` items holds one tile of each. Each tile's crop
+    position, rotation/flip and optional blanked edge are drawn from a
+    generator seeded by ``(seed, i)``. A worker simulates each field of a
+    block once and keeps the block's fields while it needs them.
 
     Parameters
     ----------
@@ -171,13 +174,24 @@ class SimulatedTiles(torch.utils.data.Dataset):
         self.config = config
         self.seed = config.data.seed if seed is None else int(seed)
         self.length = length
+        for key in ("tiles_per_field", "fields_per_batch"):
+            if getattr(config.data, key) < 1:
+                raise ValueError(f"[data] {key} must be >= 1, not {getattr(config.data, key)}")
         self._cache = {}
 
     def __len__(self):
         return self.length
 
+    def field_index(self, index):
+        """The number of the simulated field that item ``index`` is cut from."""
+        data = self.config.data
+        block, position = divmod(int(index), data.fields_per_batch * data.tiles_per_field)
+        return block * data.fields_per_batch + position % data.fields_per_batch
+
     def _field(self, index):
         if index not in self._cache:
+            if len(self._cache) >= self.config.data.fields_per_batch:
+                del self._cache[next(iter(self._cache))]  # the oldest field
             field, image = simulated_field(self.config, self.seed, index)
             labels = labels_from_truth(field.truth, self.config.model.classes)
             weights = pixel_weights(
@@ -187,13 +201,13 @@ class SimulatedTiles(torch.utils.data.Dataset):
                 confuser_weight=self.config.training.confuser_weight,
                 balance_area_beams=self.config.training.balance_area_beams,
             )
-            self._cache = {index: (image, labels, weights)}  # neighbouring items share it
+            self._cache[index] = (image, labels, weights)
         return self._cache[index]
 
     def __getitem__(self, index):
         data = self.config.data
         size = self.config.grid.tile_size
-        image, labels, weights = self._field(int(index) // data.tiles_per_field)
+        image, labels, weights = self._field(self.field_index(index))
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 2)))
         y0 = rng.integers(0, image.shape[0] - size + 1)
         x0 = rng.integers(0, image.shape[1] - size + 1)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ..models import ARCHITECTURES, load_model, select_precision
@@ -53,6 +54,14 @@ class Trainer:
     command : str, optional
         The command line that started the run, recorded in the model card.
 
+    Notes
+    -----
+    With ``[training] ema_decay`` set, an exponential moving average of the
+    weights (:class:`torch.optim.swa_utils.AveragedModel`) is updated after
+    every step; validation, the choice of the best epoch and
+    ``best.safetensors`` use the averaged weights, and checkpoints carry
+    them so that a resumed run continues bit for bit.
+
     Examples
     --------
     >>> from diffuseradio.training import Trainer, TrainingConfig
@@ -82,6 +91,15 @@ class Trainer:
             _load_initial_weights(self.network, settings.initial_weights)
         self.network.to(self.device, memory_format=torch.channels_last)
         self.model = self.network
+        self.averaged = None
+        if settings.ema_decay:
+            if not 0 < settings.ema_decay < 1:
+                raise ValueError(f"ema_decay must be in (0, 1), not {settings.ema_decay}")
+            self.averaged = AveragedModel(
+                self.network,
+                multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay),
+                use_buffers=True,
+            )
         if self.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(self.network)
         self.precision = select_precision(settings.precision, self.device)
@@ -186,7 +204,14 @@ class Trainer:
             )
         self.optimizer.step()
         self.scheduler.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.network)
         return float(loss.detach())
+
+    @property
+    def evaluated_network(self):
+        """The network that is validated, selected and exported: the averaged one with EMA."""
+        return self.network if self.averaged is None else self.averaged.module
 
     # --------------------------------------------------------- validation
 
@@ -229,14 +254,14 @@ class Trainer:
             objects = objects + object_counts(labels, field)
         scores = pixel_scores(pixels)
         scores.update(objects.summary())
-        self.network.train()
+        self.evaluated_network.train()
         return {f"val_{name}": value for name, value in scores.items()}
 
     def predict(self, image):
         """Probability of diffuse emission for a normalised image (2-D, or one map per class)."""
         grid = self.config.grid
         probability, _ = predict_image(
-            self.network,
+            self.evaluated_network,
             image,
             tile_size=grid.tile_size,
             overlap=grid.tile_overlap,
@@ -252,6 +277,9 @@ class Trainer:
         directory = Path(directory or self.output_dir)
         directory.mkdir(parents=True, exist_ok=True)
         tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in _state(self.network)}
+        if self.averaged is not None:
+            for name, value in _state(self.averaged):
+                tensors[f"ema.{name}"] = value.detach().cpu().contiguous()
         optimizer = self.optimizer.state_dict()
         for index, state in optimizer["state"].items():
             for name, value in state.items():
@@ -282,6 +310,10 @@ class Trainer:
         state = json.loads((directory / CHECKPOINT_STATE).read_text())
         model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         self.network.load_state_dict(model_state)
+        if self.averaged is not None:
+            self.averaged.load_state_dict(
+                {k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")}
+            )
         optimizer_state = {}
         for key, value in tensors.items():
             if key.startswith("optimizer."):
@@ -326,7 +358,7 @@ class Trainer:
             self.best_score = score
             self.epochs_without_improvement = 0
             record["best"] = True
-            tensors = {k: v.detach().cpu().contiguous() for k, v in _state(self.network)}
+            tensors = {k: v.detach().cpu().contiguous() for k, v in _state(self.evaluated_network)}
             atomic_write(self.output_dir / BEST_WEIGHTS, lambda tmp: save_file(tensors, tmp))
         else:
             self.epochs_without_improvement += 1

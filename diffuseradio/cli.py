@@ -75,12 +75,7 @@ def _detect_parser(commands):
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="probability threshold (default: the model card's)",
-    )
+    _add_threshold_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
         "--no-augment",
@@ -97,6 +92,23 @@ def _detect_parser(commands):
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(run=_run_detect)
+
+
+def _add_threshold_arguments(parser):
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        metavar="P",
+        help="probability that seeds a detection (default: the model card's)",
+    )
+    parser.add_argument(
+        "--low-threshold",
+        type=float,
+        default=None,
+        metavar="P",
+        help="probability down to which detections grow (default: the model card's)",
+    )
 
 
 def _run_detect(args):
@@ -131,6 +143,7 @@ def _run_detect(args):
         catalog = detector.detect(
             mosaic,
             threshold=args.threshold,
+            low_threshold=args.low_threshold,
             batch_size=args.batch_size,
             augment=not args.no_augment,
             progress=not args.no_progress,
@@ -400,12 +413,7 @@ def _survey_parser(commands):
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="probability threshold (default: the model card's)",
-    )
+    _add_threshold_arguments(parser)
     parser.add_argument("--min-area-beams", type=float, default=4.0, metavar="BEAMS")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
@@ -444,6 +452,7 @@ def _run_survey(args):
         device=args.device,
         precision=args.precision,
         threshold=args.threshold,
+        low_threshold=args.low_threshold,
         min_area_beams=args.min_area_beams,
         batch_size=args.batch_size,
         match_radius=args.match_radius * u.arcmin,

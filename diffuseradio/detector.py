@@ -227,7 +227,8 @@ class DiffuseDetector:
             Probability that seeds a detection (default: the card's).
         low_threshold : float, optional
             Hysteresis: detections grow over connected pixels down to this
-            probability (default: no growth).
+            probability (default: the card's ``low_threshold``, or
+            ``threshold`` where that is lower).
         min_area_beams : float, optional
             Smallest detection, in working beams (e.g. 20" beams for the
             LoTSS models); smaller regions are dropped.
@@ -243,9 +244,7 @@ class DiffuseDetector:
         DetectionCatalog
             Empty (with a warning) when nothing is found.
         """
-        threshold = self.card.threshold if threshold is None else float(threshold)
-        if not 0 < threshold < 1:
-            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        threshold, low_threshold = self.card.thresholds(threshold, low_threshold)
         probability = self.predict(
             mosaic, batch_size=batch_size, augment=augment, progress=progress
         )
@@ -261,7 +260,7 @@ class DiffuseDetector:
         meta = {
             "model": self.card.identifier,
             "threshold": threshold,
-            "low_threshold": threshold if low_threshold is None else low_threshold,
+            "low_threshold": low_threshold,
             "min_area_beams": min_area_beams,
             "working_beam_arcsec": float(self.card.beam.major.to_value(u.arcsec)),
         }

@@ -213,6 +213,7 @@ class _Job:
     precision: object
     threads: int
     threshold: float
+    low_threshold: float
     min_area_beams: float
     batch_size: int
     outdir: Path
@@ -224,6 +225,7 @@ class _Job:
             "model": card.identifier,
             "sha256": card.sha256,
             "threshold": self.threshold,
+            "low_threshold": self.low_threshold,
             "min_area_beams": self.min_area_beams,
             "precision": str(self.precision),
         }
@@ -240,6 +242,7 @@ def run_survey(
     device="auto",
     precision="auto",
     threshold=None,
+    low_threshold=None,
     min_area_beams=4.0,
     batch_size=8,
     match_radius=1 * u.arcmin,
@@ -297,7 +300,10 @@ def run_survey(
     precision : str, optional
         ``"auto"``, ``"fp32"`` or ``"bf16"``.
     threshold : float, optional
-        Probability threshold (default: the model card's).
+        Probability that seeds a detection (default: the model card's).
+    low_threshold : float, optional
+        Probability down to which detections grow (default: the card's, or
+        ``threshold`` where that is lower).
     min_area_beams : float, optional
         Smallest detection, in working beams.
     batch_size : int, optional
@@ -332,17 +338,19 @@ def run_survey(
     """
     _distributed()  # fail before any work when it is missing
     mosaics = _input_mosaics(paths)
-    _check_settings(client, n_workers, threads_per_worker, batch_size, threshold)
+    _check_settings(client, n_workers, threads_per_worker, batch_size)
     match_radius = _angle(match_radius, "match_radius")
     crossmatch_radius = _angle(crossmatch_radius, "crossmatch_radius")
     card = load_model(model, device="cpu", precision="fp32").card  # fail early on a bad model
+    threshold, low_threshold = card.thresholds(threshold, low_threshold)
     outdir = Path(outdir).absolute()
     job = _Job(
         model=_model_spec(model),
         device=device,
         precision=precision,
         threads=int(threads_per_worker),
-        threshold=card.threshold if threshold is None else float(threshold),
+        threshold=threshold,
+        low_threshold=low_threshold,
         min_area_beams=float(min_area_beams),
         batch_size=int(batch_size),
         outdir=outdir,
@@ -394,7 +402,7 @@ def _input_mosaics(paths):
     return dict(zip(stems, paths))
 
 
-def _check_settings(client, n_workers, threads_per_worker, batch_size, threshold):
+def _check_settings(client, n_workers, threads_per_worker, batch_size):
     if client is not None and n_workers is not None:
         raise ValueError("n_workers sets the size of a local cluster; it cannot go with a client")
     for name, value in [
@@ -404,8 +412,6 @@ def _check_settings(client, n_workers, threads_per_worker, batch_size, threshold
     ]:
         if value is not None and (int(value) != value or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value}")
-    if threshold is not None and not 0 < threshold < 1:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
 
 
 def _angle(value, name):
@@ -609,6 +615,7 @@ def _process_mosaic(path, stem, job):
         catalog = detector.detect(
             mosaic,
             threshold=job.threshold,
+            low_threshold=job.low_threshold,
             min_area_beams=job.min_area_beams,
             batch_size=job.batch_size,
         )

@@ -10,8 +10,9 @@ evaluated side by side on the same fields (they must share the working
 grid).
 
 ``--sweep`` prints completeness, purity and the radio-galaxy false-positive
-rate over a grid of thresholds and minimum areas (use it on the *validation*
-seed to choose the card's operating point, then report on the test seed).
+rate over a grid of thresholds, low (hysteresis) thresholds and minimum
+areas (use it on the *validation* seed to choose the card's operating
+point, then report on the test seed).
 
 Usage::
 
@@ -50,11 +51,16 @@ def test_fields(card, seed, count):
 
 
 def operating_points(card, sweep):
-    """``(threshold, minimum area in beams)`` pairs to count."""
+    """``(threshold, low threshold, minimum area in beams)`` to count."""
     if not sweep:
-        return [(card.threshold, 4.0)]
+        return [(card.threshold, card.low_threshold, 4.0)]
     thresholds = np.round(np.arange(0.3, 0.96, 0.05), 2)
-    return [(t, a) for t in thresholds for a in (4.0, 8.0, 16.0)]
+    return [
+        (t, low, a)
+        for t in thresholds
+        for low in sorted({t, *np.round(np.arange(0.1, t, 0.2), 2)}, reverse=True)
+        for a in (4.0, 8.0, 16.0)
+    ]
 
 
 def check_same_grid(detectors):
@@ -76,15 +82,15 @@ def clean(summary):
 def print_table(card, seed, fields, augment, counts):
     print(f"model {card.identifier}, seed {seed}, {fields} fields, augment {augment}")
     print(
-        f"{'threshold':>9} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} {'purity':>7} "
-        f"{'RG as diffuse':>13} {'objects':>7} {'detections':>10}"
+        f"{'threshold':>9} {'low':>5} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} "
+        f"{'purity':>7} {'RG as diffuse':>13} {'objects':>7} {'detections':>10}"
     )
-    for (threshold, area), total in counts.items():
+    for (threshold, low, area), total in counts.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             summary = total.summary()
         print(
-            f"{threshold:>9.2f} {area:>8.0f} {summary['completeness_snr_ge_8']:>9.3f} "
+            f"{threshold:>9.2f} {low:>5.2f} {area:>8.0f} {summary['completeness_snr_ge_8']:>9.3f} "
             f"{summary['completeness_snr_ge_5']:>9.3f} {summary['purity']:>7.3f} "
             f"{summary['radio_galaxy_false_positive_rate']:>13.3f} "
             f"{summary['n_diffuse_objects']:>7} {summary['n_detections']:>10}"
@@ -126,16 +132,18 @@ def main():
         for detector in detectors:
             name = detector.card.identifier
             probability = detector.predict(field.mosaic, augment=not args.no_augment)
-            for threshold, area in points[name]:
-                labels = segment(probability, threshold, min_area=area * beam_pixels)
-                counts[name][threshold, area] += object_counts(labels, field)
+            for threshold, low, area in points[name]:
+                labels = segment(
+                    probability, threshold, min_area=area * beam_pixels, low_threshold=low
+                )
+                counts[name][threshold, low, area] += object_counts(labels, field)
     summaries = {}
     for detector in detectors:
         card = detector.card
         name = card.identifier
         print_table(card, args.seed, args.fields, not args.no_augment, counts[name])
         if not args.sweep:
-            total = counts[name][card.threshold, 4.0]
+            total = counts[name][card.threshold, card.low_threshold, 4.0]
             summary = clean(total.summary())
             summary.update(seed=args.seed, fields=args.fields, threshold=float(card.threshold))
             summaries[name] = summary

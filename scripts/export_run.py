@@ -5,12 +5,12 @@ configuration and writes weights + model card with
 :func:`diffuseradio.training.export_model`, recording the training command,
 the validation metrics of the best epoch (the last one the run marked best),
 and (optionally) test-set metrics from ``scripts/evaluate_model.py`` and a
-chosen operating threshold.
+chosen operating point (seed and growth thresholds).
 
 Usage::
 
-    python scripts/export_run.py RUN OUTDIR [--threshold P] [--test-metrics FILE.json]
-        [--command "diffuseradio train ..."] [--notes "..."]
+    python scripts/export_run.py RUN OUTDIR [--threshold P] [--low-threshold P]
+        [--test-metrics FILE.json] [--command "diffuseradio train ..."] [--notes "..."]
 """
 
 import argparse
@@ -28,6 +28,7 @@ def main():
     parser.add_argument("run", type=Path)
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--low-threshold", type=float, default=None)
     parser.add_argument("--test-metrics", type=Path, default=None)
     parser.add_argument("--command", default=None)
     parser.add_argument("--notes", default="")
@@ -36,6 +37,8 @@ def main():
     config = TrainingConfig.from_dict(state["config"])
     if args.threshold is not None:
         config.training.threshold = args.threshold
+    if args.low_threshold is not None:
+        config.training.low_threshold = args.low_threshold
     network = build_network(model_card(config))
     network.load_state_dict(load_file(args.run / "best.safetensors"))
     best = [record for record in state["history"] if record.get("best")][-1]

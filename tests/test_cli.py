@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
-from astropy.table import QTable
+from astropy.table import QTable, Table
 from astropy.wcs import WCS
 from regions import Regions
 
@@ -79,11 +79,17 @@ def test_detect_bad_input_fails_cleanly(real_data_path, tmp_path, model_card, ca
     assert "no restoring beam" in message and "--beam ARCSEC" in message
     assert list(out.iterdir()) == []
     assert run("detect", "-o", out, "--model", "no-such-model") == 2
+    low = ["--threshold", 0.3, "--low-threshold", 0.5]
+    assert run("detect", "--example", "-o", out, "--model", model_card, *low) == 2
+    assert "low_threshold must be in (0, threshold=0.3]" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
 
 
 def test_detect_example(tmp_path, model_card):
-    assert run("detect", "--example", "-o", tmp_path, "--model", model_card, "--no-progress") == 0
-    assert (tmp_path / "example_field.image.catalog.ecsv").exists()
+    low = ["--low-threshold", 0.2]
+    assert run("detect", "--example", "-o", tmp_path, "--model", model_card, *low) == 0
+    catalog = Table.read(tmp_path / "example_field.image.catalog.ecsv")
+    assert catalog.meta["threshold"] == 0.3 and catalog.meta["low_threshold"] == 0.2
 
 
 def test_simulate_writes_fields(tmp_path):

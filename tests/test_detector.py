@@ -16,6 +16,7 @@ from diffuseradio import (
     InvalidImageError,
     SurveyMosaic,
 )
+from diffuseradio.models import UNet
 from diffuseradio.training import TrainingConfig, export_model
 
 
@@ -28,8 +29,6 @@ def detector(tmp_path_factory):
         }
     )
     torch.manual_seed(1)
-    from diffuseradio.models import UNet
-
     network = UNet(in_channels=1, num_classes=1, **config.model.args)
     card = export_model(network, config, tmp_path_factory.mktemp("model"))
     return DiffuseDetector.from_pretrained(card, device="cpu", precision="fp32")
@@ -94,6 +93,30 @@ def test_refusals(detector):
         detector.predict(coarse)
     with pytest.raises(ValueError, match="threshold"):
         detector.detect(lotss_like(), threshold=1.5)
+
+
+def test_detections_grow_down_to_the_cards_low_threshold(tmp_path):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "grower", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16},
+            "training": {"threshold": 0.6, "low_threshold": 0.45},
+        }
+    )
+    torch.manual_seed(1)
+    network = UNet(in_channels=1, num_classes=1, **config.model.args)
+    grower = DiffuseDetector.from_pretrained(
+        export_model(network, config, tmp_path), device="cpu", precision="fp32"
+    )
+    assert grower.card.thresholds() == (0.6, 0.45)
+    mosaic = lotss_like()
+    grown = grower.detect(mosaic, min_area_beams=1, augment=False)
+    assert grown.meta["threshold"] == 0.6 and grown.meta["low_threshold"] == 0.45
+    explicit = grower.detect(mosaic, low_threshold=0.45, min_area_beams=1, augment=False)
+    assert np.array_equal(grown.segmentation, explicit.segmentation)
+    plain = grower.detect(mosaic, low_threshold=0.6, min_area_beams=1, augment=False)
+    assert (grown.segmentation > 0).sum() > (plain.segmentation > 0).sum()
+    assert np.all((grown.segmentation > 0)[plain.segmentation > 0])
 
 
 def test_detect_returns_catalog_with_meta(detector):

@@ -175,11 +175,21 @@ def test_card_quantities_and_json_round_trip(tmp_path):
 
 def test_card_optional_keys_have_defaults():
     data = json.loads(make_card().to_json())
-    for key in ("training", "metrics", "license", "citation", "description", "url", "sha256"):
+    for key in (
+        "low_threshold",
+        "training",
+        "metrics",
+        "license",
+        "citation",
+        "description",
+        "url",
+        "sha256",
+    ):
         del data[key]
     del data["beam"]["pa_deg"]
     card = ModelCard.from_dict(data)
     assert card.sha256 is None and card.url is None and card.training == {}
+    assert card.low_threshold == card.threshold  # no growth
     assert card.beam.pa == 0 * u.deg
 
 
@@ -203,6 +213,8 @@ def test_card_optional_keys_have_defaults():
         (lambda d: d.update(weights_file="../model.safetensors"), "bare file name"),
         (lambda d: d.update(threshold=1.5), "threshold: must be in \\(0, 1\\)"),
         (lambda d: d.update(threshold="high"), "threshold: expected a number"),
+        (lambda d: d.update(low_threshold=0.6), "low_threshold: must be in \\(0, threshold=0.5\\]"),
+        (lambda d: d.update(low_threshold=0), "low_threshold: must be in"),
         (lambda d: d.update(tile_overlap=64), "tile_overlap: must be in \\[0, tile_size\\)"),
         (lambda d: d.update(tile_size=64.0), "tile_size: expected an integer"),
         (lambda d: d.update(sha256="xyz"), "sha256: expected 64 hex digits"),
@@ -220,6 +232,18 @@ def test_invalid_card_json_is_refused(edit, message):
     edit(data)
     with pytest.raises(ModelError, match=message):
         ModelCard.from_dict(data, source="card.json")
+
+
+def test_operating_thresholds_default_to_the_cards():
+    card = make_card(threshold=0.8, low_threshold=0.4)
+    assert card.thresholds() == (0.8, 0.4)
+    assert card.thresholds(0.9) == (0.9, 0.4)
+    assert card.thresholds(0.3) == (0.3, 0.3)  # never above the seed threshold
+    assert card.thresholds(0.9, 0.9) == (0.9, 0.9)
+    with pytest.raises(ValueError, match="threshold must be in \\(0, 1\\), got 1.5"):
+        card.thresholds(1.5)
+    with pytest.raises(ValueError, match="low_threshold must be in \\(0, threshold=0.5\\]"):
+        card.thresholds(0.5, 0.7)
 
 
 def test_card_file_errors(tmp_path):

@@ -219,6 +219,14 @@ def test_new_settings_redo_mosaics_loading_the_model_once_per_worker(
     assert len(loads) == 1
     manifest = json.loads((tmp_path / "survey.manifest.json").read_text())
     assert {r["settings"]["threshold"] for r in manifest["mosaics"].values()} == {0.7}
+    settings["low_threshold"] = 0.6  # detections grow: done again
+    result = run_survey(mosaics, tmp_path, model=model_card, client=client, **settings)
+    assert not result.summary["resumed"].any()
+    manifest = json.loads((tmp_path / "survey.manifest.json").read_text())
+    assert {r["settings"]["low_threshold"] for r in manifest["mosaics"].values()} == {0.6}
+    assert Table.read(tmp_path / f"{mosaic_stem(mosaics[0])}.catalog.ecsv").meta[
+        "low_threshold"
+    ] == pytest.approx(0.6)
 
 
 def test_corrupt_mosaic_fails_alone(mosaics, model_card, client, tmp_path):
@@ -318,6 +326,9 @@ def test_cli_survey(mosaics, model_card, client, tmp_path, capsys):
     assert run("survey", *mosaics[:1], "-o", out, *common, "--workers", 2) == 2
     assert "cannot go with a client" in capsys.readouterr().err
     assert run("survey", *mosaics[:1], "-o", out, "--model", model_card, "--threshold", 2) == 2
+    low = ["--threshold", 0.5, "--low-threshold", 0.6]
+    assert run("survey", *mosaics[:1], "-o", out, "--model", model_card, *low) == 2
+    assert "low_threshold must be in (0, threshold=0.5], got 0.6" in capsys.readouterr().err
     assert run("survey", *mosaics[:1], mosaics[0], "-o", out, "--model", model_card) == 2
     assert run("survey", *mosaics[:1], "-o", out, "--model", "no-such-model") == 2
     with pytest.raises(SystemExit) as exit_status:

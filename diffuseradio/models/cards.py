@@ -98,7 +98,11 @@ class ModelCard:
         ``{"name": ..., "parameters": {...}}``, a normalisation registered in
         `diffuseradio.normalization.NORMALIZATIONS` and its keyword parameters.
     threshold : float
-        Recommended probability threshold, in (0, 1).
+        Recommended probability threshold, in (0, 1): it seeds detections.
+    low_threshold : float, optional
+        Recommended hysteresis threshold, in (0, ``threshold``]: detections
+        grow over connected pixels down to this probability (default:
+        ``threshold``, no growth).
     weights_file : str
         File name of the ``.safetensors`` weights, relative to the card.
     training : dict, optional
@@ -137,6 +141,7 @@ class ModelCard:
     normalization: dict
     threshold: float
     weights_file: str
+    low_threshold: float | None = None
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     license: str = ""
@@ -287,6 +292,15 @@ class ModelCard:
         _check_number(self.name, "threshold", self.threshold)
         if not 0 < self.threshold < 1:
             _fail(self.name, "threshold", f"must be in (0, 1), got {self.threshold}")
+        if self.low_threshold is None:
+            self.low_threshold = self.threshold
+        _check_number(self.name, "low_threshold", self.low_threshold)
+        if not 0 < self.low_threshold <= self.threshold:
+            _fail(
+                self.name,
+                "low_threshold",
+                f"must be in (0, threshold={self.threshold}], got {self.low_threshold}",
+            )
         _check_type(self.name, "weights_file", self.weights_file, str, "a string")
         if Path(self.weights_file).name != self.weights_file:
             _fail(self.name, "weights_file", f"must be a bare file name, got {self.weights_file!r}")
@@ -316,6 +330,38 @@ class ModelCard:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None
+
+    def thresholds(self, threshold=None, low_threshold=None):
+        """The seed and growth thresholds of a detection run.
+
+        Parameters
+        ----------
+        threshold : float, optional
+            Probability that seeds a detection (default: the card's).
+        low_threshold : float, optional
+            Probability down to which detections grow (default: the card's
+            ``low_threshold``, or ``threshold`` where that is lower).
+
+        Returns
+        -------
+        threshold, low_threshold : float
+
+        Raises
+        ------
+        ValueError
+            Unless 0 < ``low_threshold`` <= ``threshold`` < 1.
+        """
+        threshold = self.threshold if threshold is None else float(threshold)
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        if low_threshold is None:
+            low_threshold = min(self.low_threshold, threshold)
+        low_threshold = float(low_threshold)
+        if not 0 < low_threshold <= threshold:
+            raise ValueError(
+                f"low_threshold must be in (0, threshold={threshold}], got {low_threshold}"
+            )
+        return threshold, low_threshold
 
     def to_dict(self):
         """The card as a JSON-ready dict (angles as numbers, unit in the key).

@@ -40,7 +40,9 @@ keys (see also :doc:`/training`):
     ``precision`` (``"auto"``, ``"bf16"``, ``"fp32"``), ``grad_clip``,
     ``patience`` (epochs without improvement before stopping),
     ``num_workers``, ``threads`` (torch threads, 0 = leave as is),
-    ``threshold``, ``min_area_beams``, ``output_dir``, ``seed``,
+    ``threshold`` and ``low_threshold`` (seed and growth thresholds of the
+    validation detections, written to the card; ``low_threshold = 0``: no
+    growth), ``min_area_beams``, ``output_dir``, ``seed``,
     ``monitor`` (validation score that selects the best epoch and drives
     early stopping: ``"object_f1"``, the harmonic mean of completeness at
     integrated S/N >= 8 and purity, or ``"dice"``, pixel Dice),
@@ -125,6 +127,7 @@ class TrainingSection:
     num_workers: int = 1
     threads: int = 0
     threshold: float = 0.5
+    low_threshold: float = 0.0
     min_area_beams: float = 4.0
     output_dir: str = "training-run"
     seed: int = 0

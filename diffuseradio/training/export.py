@@ -57,6 +57,7 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
             "rms_box_beams": config.normalization.rms_box_beams,
         },
         threshold=config.training.threshold,
+        low_threshold=config.training.low_threshold or None,
         weights_file=f"{model.name}-{model.version}.safetensors",
         training={
             "data": data_description,

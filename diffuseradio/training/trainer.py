@@ -249,7 +249,10 @@ class Trainer:
             pixels += pixel_counts(predicted, field.truth > 0)
             beam_area = field.mosaic.beam_area_pixels
             labels = segment(
-                diffuse, threshold, min_area=config.training.min_area_beams * beam_area
+                diffuse,
+                threshold,
+                min_area=config.training.min_area_beams * beam_area,
+                low_threshold=config.training.low_threshold or None,
             )
             objects = objects + object_counts(labels, field)
         scores = pixel_scores(pixels)

@@ -12,13 +12,18 @@ from diffuseradio import DiffuseDetector
 from diffuseradio.exceptions import ModelError
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (
+    OPERATING_THRESHOLDS,
     SIZE_BINS,
+    SNR_BINS,
     FitsPairTiles,
+    ObjectCounts,
     SimulatedTiles,
     Trainer,
     TrainingConfig,
     export_model,
     object_counts,
+    object_f1,
+    operating_point,
     pixel_counts,
     pixel_scores,
     pixel_weights,
@@ -323,6 +328,56 @@ def test_best_epoch_is_chosen_by_the_object_f1_score(tmp_path):
     assert [r["best"] for r in history][0] is True
     with pytest.raises(ValueError, match="unknown monitor 'loss'"):
         Trainer(tiny_config(training__monitor="loss"))
+
+
+def counts_at(found, detections, true, rg_as_diffuse):
+    """ObjectCounts of 10 bright (S/N 15-30) halos and 10 radio galaxies."""
+    key = ("halo", SNR_BINS.index(15.0), 2)
+    return ObjectCounts(
+        found={key: found},
+        total={key: 10},
+        detections=detections,
+        true_detections=true,
+        radio_galaxies=10,
+        radio_galaxies_as_diffuse=rg_as_diffuse,
+    )
+
+
+def test_operating_point_is_the_best_f1_within_the_radio_galaxy_budget():
+    counts = {
+        0.5: counts_at(9, 20, 10, 3),  # F1 0.64, 30 % of the radio galaxies
+        0.7: counts_at(6, 10, 8, 1),  # F1 0.69, 10 %
+        0.9: counts_at(3, 3, 3, 0),  # F1 0.46, none
+    }
+    threshold, point = operating_point(counts)
+    assert threshold == 0.7
+    assert point == pytest.approx(
+        {
+            "completeness_snr_ge_8": 0.6,
+            "purity": 0.8,
+            "radio_galaxy_false_positive_rate": 0.1,
+            "f1": 2 * 0.6 * 0.8 / 1.4,
+        }
+    )
+    assert operating_point(counts, 0.05)[0] == 0.9
+    assert operating_point(counts, 0.5)[0] == 0.7
+    assert operating_point({t: counts[t] for t in (0.5, 0.9)}, 0.5)[0] == 0.5
+    nothing, point = operating_point(counts, -1.0)
+    assert nothing is None and point["f1"] == 0.0 and np.isnan(point["purity"])
+    assert object_f1(0.6, 0.8) == pytest.approx(0.96 / 1.4)
+    assert object_f1(float("nan"), 0.8) == 0.0
+
+
+def test_validation_reports_the_operating_point_and_can_select_by_it(tmp_path):
+    config = tiny_config(training__monitor="operating_f1", training__epochs=1)
+    trainer = Trainer(config, output_dir=tmp_path)
+    record = trainer.fit(progress=False)[0]
+    for name in ("threshold", "f1", "completeness_snr_ge_8", "purity"):
+        assert f"val_operating_{name}" in record
+    chosen = record["val_operating_threshold"]
+    assert np.isnan(chosen) or chosen in OPERATING_THRESHOLDS
+    assert trainer.best_score == record["val_operating_f1"]
+    assert record["val_operating_f1"] >= 0.0
 
 
 def test_validation_fields_can_come_from_another_population():

@@ -8,7 +8,17 @@ from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
 from .losses import LOSSES, segmentation_loss
-from .metrics import SIZE_BINS, SNR_BINS, ObjectCounts, object_counts, pixel_counts, pixel_scores
+from .metrics import (
+    OPERATING_THRESHOLDS,
+    SIZE_BINS,
+    SNR_BINS,
+    ObjectCounts,
+    object_counts,
+    object_f1,
+    operating_point,
+    pixel_counts,
+    pixel_scores,
+)
 from .trainer import Trainer
 
 __all__ = [
@@ -28,4 +38,7 @@ __all__ = [
     "pixel_scores",
     "SNR_BINS",
     "SIZE_BINS",
+    "OPERATING_THRESHOLDS",
+    "object_f1",
+    "operating_point",
 ]

@@ -45,7 +45,10 @@ keys (see also :doc:`/training`):
     growth), ``min_area_beams``, ``output_dir``, ``seed``,
     ``monitor`` (validation score that selects the best epoch and drives
     early stopping: ``"object_f1"``, the harmonic mean of completeness at
-    integrated S/N >= 8 and purity, or ``"dice"``, pixel Dice),
+    integrated S/N >= 8 and purity at ``threshold``; ``"operating_f1"``,
+    the best such F1 over thresholds 0.3-0.95 among those that take at most
+    ``max_radio_galaxy_rate`` of the radio galaxies for diffuse emission;
+    or ``"dice"``, pixel Dice), ``max_radio_galaxy_rate`` (0.1),
     ``initial_weights`` (fine-tune: start from a registered model name,
     ``name@version``, a model card, or a run's ``best.safetensors``),
     ``confuser_weight`` and ``balance_area_beams`` (cross-entropy weights of
@@ -132,6 +135,7 @@ class TrainingSection:
     output_dir: str = "training-run"
     seed: int = 0
     monitor: str = "object_f1"
+    max_radio_galaxy_rate: float = 0.1
     initial_weights: str = ""
     confuser_weight: float = 1.0
     balance_area_beams: float = 0.0

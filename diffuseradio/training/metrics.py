@@ -27,6 +27,9 @@ __all__ = [
     "object_counts",
     "SNR_BINS",
     "SIZE_BINS",
+    "OPERATING_THRESHOLDS",
+    "object_f1",
+    "operating_point",
 ]
 
 #: Edges of the integrated-S/N bins of the completeness.
@@ -35,6 +38,64 @@ SNR_BINS = (0.0, 3.0, 5.0, 8.0, 15.0, 30.0, np.inf)
 #: Edges of the size bins of the completeness: area of the object region in
 #: beams (a point source's region covers about ``ln(peak S/N) / ln 2`` beams).
 SIZE_BINS = (0.0, 10.0, 30.0, 100.0, 300.0, np.inf)
+
+
+#: Probability thresholds searched for the operating point (:func:`operating_point`).
+OPERATING_THRESHOLDS = tuple(np.round(np.arange(0.3, 0.951, 0.05), 2))
+
+
+def object_f1(completeness, purity):
+    """Harmonic mean of completeness and purity; 0 when either is 0 or undefined (NaN)."""
+    if not (completeness > 0 and purity > 0):
+        return 0.0
+    return 2 * completeness * purity / (completeness + purity)
+
+
+def operating_point(counts, max_radio_galaxy_rate=0.1):
+    """The threshold a catalogue would be made at: best F1 within a radio-galaxy budget.
+
+    Parameters
+    ----------
+    counts : dict
+        ``{threshold: ObjectCounts}`` over the same fields.
+    max_radio_galaxy_rate : float, optional
+        Largest fraction of radio galaxies taken for diffuse emission.
+
+    Returns
+    -------
+    threshold : float or None
+        The threshold of the highest :func:`object_f1` (completeness at
+        integrated S/N >= 8 and purity) among those within the budget; the
+        lowest such threshold on ties; None when none is within it.
+    summary : dict
+        Its ``completeness_snr_ge_8``, ``purity``,
+        ``radio_galaxy_false_positive_rate`` and ``f1`` (NaN and F1 0 when
+        none is within the budget).
+    """
+    best, best_summary = None, None
+    for threshold in sorted(counts):
+        total = counts[threshold]
+        rate = total.radio_galaxy_false_positive_rate
+        if rate > max_radio_galaxy_rate:  # NaN (no radio galaxies) passes
+            continue
+        f1 = object_f1(total.completeness(8.0), total.purity)
+        if best_summary is None or f1 > best_summary["f1"]:
+            best = float(threshold)
+            best_summary = {
+                "completeness_snr_ge_8": total.completeness(8.0),
+                "purity": total.purity,
+                "radio_galaxy_false_positive_rate": rate,
+                "f1": f1,
+            }
+    if best_summary is None:
+        nan = float("nan")
+        best_summary = {
+            "completeness_snr_ge_8": nan,
+            "purity": nan,
+            "radio_galaxy_false_positive_rate": nan,
+            "f1": 0.0,
+        }
+    return best, best_summary
 
 
 def pixel_counts(predicted, truth):

@@ -28,7 +28,15 @@ from ..segmentation import segment
 from ..utils import atomic_write
 from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
 from .losses import segmentation_loss
-from .metrics import ObjectCounts, object_counts, pixel_counts, pixel_scores
+from .metrics import (
+    OPERATING_THRESHOLDS,
+    ObjectCounts,
+    object_counts,
+    object_f1,
+    operating_point,
+    pixel_counts,
+    pixel_scores,
+)
 
 __all__ = ["Trainer"]
 
@@ -236,27 +244,31 @@ class Trainer:
         dict
             ``val_iou``, ``val_dice``, ``val_precision``, ``val_recall`` and the
             object-level summary of :class:`~diffuseradio.training.metrics.ObjectCounts`
-            (prefixed ``val_``).
+            at ``threshold``, then the operating point
+            (:func:`~diffuseradio.training.metrics.operating_point` over
+            ``OPERATING_THRESHOLDS`` within ``max_radio_galaxy_rate``):
+            ``operating_threshold``, ``operating_f1``,
+            ``operating_completeness_snr_ge_8``, ``operating_purity`` and
+            ``operating_radio_galaxy_false_positive_rate`` (all prefixed ``val_``).
         """
-        config = self.config
-        threshold = config.training.threshold
+        settings = self.config.training
         pixels = np.zeros(3, dtype=np.int64)
-        objects = ObjectCounts()
+        thresholds = sorted({settings.threshold, *OPERATING_THRESHOLDS})
+        objects = {threshold: ObjectCounts() for threshold in thresholds}
         for field, image in fields or self.validation_fields():
             probability = self.predict(image)
             diffuse = probability if probability.ndim == 2 else 1 - probability[0]
-            predicted = diffuse >= threshold
-            pixels += pixel_counts(predicted, field.truth > 0)
-            beam_area = field.mosaic.beam_area_pixels
-            labels = segment(
-                diffuse,
-                threshold,
-                min_area=config.training.min_area_beams * beam_area,
-                low_threshold=config.training.low_threshold or None,
-            )
-            objects = objects + object_counts(labels, field)
+            pixels += pixel_counts(diffuse >= settings.threshold, field.truth > 0)
+            min_area = settings.min_area_beams * field.mosaic.beam_area_pixels
+            for threshold in thresholds:
+                low = min(settings.low_threshold, threshold) if settings.low_threshold else None
+                labels = segment(diffuse, threshold, min_area=min_area, low_threshold=low)
+                objects[threshold] = objects[threshold] + object_counts(labels, field)
         scores = pixel_scores(pixels)
-        scores.update(objects.summary())
+        scores.update(objects[settings.threshold].summary())
+        chosen, point = operating_point(objects, settings.max_radio_galaxy_rate)
+        scores["operating_threshold"] = float("nan") if chosen is None else chosen
+        scores.update({f"operating_{name}": value for name, value in point.items()})
         self.evaluated_network.train()
         return {f"val_{name}": value for name, value in scores.items()}
 
@@ -386,16 +398,12 @@ class Trainer:
             writer.writerow(record)
 
 
-def _object_f1(record):
-    completeness = record["val_completeness_snr_ge_8"]
-    purity = record["val_purity"]
-    if not (completeness > 0 and purity > 0):  # also NaN: nothing to find or nothing found
-        return 0.0
-    return 2 * completeness * purity / (completeness + purity)
-
-
 #: Validation scores that can select the best epoch (``[training] monitor``).
-MONITORS = {"object_f1": _object_f1, "dice": lambda record: record["val_dice"]}
+MONITORS = {
+    "object_f1": lambda r: object_f1(r["val_completeness_snr_ge_8"], r["val_purity"]),
+    "operating_f1": lambda r: r["val_operating_f1"],
+    "dice": lambda r: r["val_dice"],
+}
 
 
 def _load_initial_weights(network, spec):

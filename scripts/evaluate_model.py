@@ -11,8 +11,11 @@ grid).
 
 ``--sweep`` prints completeness, purity and the radio-galaxy false-positive
 rate over a grid of thresholds, low (hysteresis) thresholds and minimum
-areas (use it on the *validation* seed to choose the card's operating
-point, then report on the test seed).
+areas, and the operating point
+(:func:`diffuseradio.training.operating_point`: the best F1 with at most
+10 % of the radio galaxies taken for diffuse emission); use it on the
+*validation* seed to choose the card's operating point, then report on the
+test seed.
 
 Usage::
 
@@ -35,6 +38,7 @@ from diffuseradio.training import (
     ObjectCounts,
     TrainingConfig,
     object_counts,
+    operating_point,
     simulated_field,
 )
 
@@ -85,7 +89,7 @@ def print_table(card, seed, fields, augment, counts):
         f"{'threshold':>9} {'low':>5} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} "
         f"{'purity':>7} {'RG as diffuse':>13} {'objects':>7} {'detections':>10}"
     )
-    for (threshold, low, area), total in counts.items():
+    for (threshold, low, area), total in sorted(counts.items()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             summary = total.summary()
@@ -95,6 +99,23 @@ def print_table(card, seed, fields, augment, counts):
             f"{summary['radio_galaxy_false_positive_rate']:>13.3f} "
             f"{summary['n_diffuse_objects']:>7} {summary['n_detections']:>10}"
         )
+
+
+def print_operating_point(counts):
+    """The sweep's point with the best F1 within the 10 % radio-galaxy budget."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        point, summary = operating_point(counts, max_radio_galaxy_rate=0.1)
+    if point is None:
+        print("operating point: none takes <= 10 % of the radio galaxies for diffuse")
+        return
+    threshold, low, area = point
+    print(
+        f"operating point (best F1 with <= 10 % of radio galaxies taken for diffuse): "
+        f"threshold {threshold:.2f}, low {low:.2f}, min area {area:g} beams: "
+        f"C(S/N>=8) {summary['completeness_snr_ge_8']:.3f}, purity {summary['purity']:.3f}, "
+        f"RG {summary['radio_galaxy_false_positive_rate']:.3f}, F1 {summary['f1']:.3f}"
+    )
 
 
 def print_comparison(summaries):
@@ -142,6 +163,8 @@ def main():
         card = detector.card
         name = card.identifier
         print_table(card, args.seed, args.fields, not args.no_augment, counts[name])
+        if args.sweep:
+            print_operating_point(counts[name])
         if not args.sweep:
             total = counts[name][card.threshold, card.low_threshold, 4.0]
             summary = clean(total.summary())

@@ -57,16 +57,17 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
     Parameters
     ----------
     counts : dict
-        ``{threshold: ObjectCounts}`` over the same fields.
+        ``{threshold: ObjectCounts}`` over the same fields; any sortable keys
+        (e.g. ``(threshold, low_threshold, min_area)``) work.
     max_radio_galaxy_rate : float, optional
         Largest fraction of radio galaxies taken for diffuse emission.
 
     Returns
     -------
-    threshold : float or None
-        The threshold of the highest :func:`object_f1` (completeness at
+    threshold : key of ``counts`` or None
+        The key of the highest :func:`object_f1` (completeness at
         integrated S/N >= 8 and purity) among those within the budget; the
-        lowest such threshold on ties; None when none is within it.
+        lowest such key on ties; None when none is within it.
     summary : dict
         Its ``completeness_snr_ge_8``, ``purity``,
         ``radio_galaxy_false_positive_rate`` and ``f1`` (NaN and F1 0 when
@@ -80,7 +81,7 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
             continue
         f1 = object_f1(total.completeness(8.0), total.purity)
         if best_summary is None or f1 > best_summary["f1"]:
-            best = float(threshold)
+            best = threshold
             best_summary = {
                 "completeness_snr_ge_8": total.completeness(8.0),
                 "purity": total.purity,

@@ -267,7 +267,7 @@ class Trainer:
         scores = pixel_scores(pixels)
         scores.update(objects[settings.threshold].summary())
         chosen, point = operating_point(objects, settings.max_radio_galaxy_rate)
-        scores["operating_threshold"] = float("nan") if chosen is None else chosen
+        scores["operating_threshold"] = float("nan") if chosen is None else float(chosen)
         scores.update({f"operating_{name}": value for name, value in point.items()})
         self.evaluated_network.train()
         return {f"val_{name}": value for name, value in scores.items()}

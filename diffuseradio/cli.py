@@ -75,7 +75,7 @@ def _detect_parser(commands):
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
-    _add_threshold_arguments(parser)
+    _add_operating_point_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
         "--no-augment",
@@ -94,7 +94,7 @@ def _detect_parser(commands):
     parser.set_defaults(run=_run_detect)
 
 
-def _add_threshold_arguments(parser):
+def _add_operating_point_arguments(parser):
     parser.add_argument(
         "--threshold",
         type=float,
@@ -108,6 +108,13 @@ def _add_threshold_arguments(parser):
         default=None,
         metavar="P",
         help="probability down to which detections grow (default: the model card's)",
+    )
+    parser.add_argument(
+        "--min-area-beams",
+        type=float,
+        default=None,
+        metavar="BEAMS",
+        help="smallest detection in working beams (default: the model card's)",
     )
 
 
@@ -144,6 +151,7 @@ def _run_detect(args):
             mosaic,
             threshold=args.threshold,
             low_threshold=args.low_threshold,
+            min_area_beams=args.min_area_beams,
             batch_size=args.batch_size,
             augment=not args.no_augment,
             progress=not args.no_progress,
@@ -413,8 +421,7 @@ def _survey_parser(commands):
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
-    _add_threshold_arguments(parser)
-    parser.add_argument("--min-area-beams", type=float, default=4.0, metavar="BEAMS")
+    _add_operating_point_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument(
         "--match-radius",

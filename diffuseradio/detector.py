@@ -212,7 +212,7 @@ class DiffuseDetector:
         *,
         threshold=None,
         low_threshold=None,
-        min_area_beams=4.0,
+        min_area_beams=None,
         batch_size=8,
         augment=True,
         progress=False,
@@ -231,7 +231,7 @@ class DiffuseDetector:
             ``threshold`` where that is lower).
         min_area_beams : float, optional
             Smallest detection, in working beams (e.g. 20" beams for the
-            LoTSS models); smaller regions are dropped.
+            LoTSS models); smaller regions are dropped (default: the card's).
         batch_size : int, optional
         augment : bool, optional
             Test-time augmentation (see :meth:`predict`; default True).
@@ -244,7 +244,7 @@ class DiffuseDetector:
         DetectionCatalog
             Empty (with a warning) when nothing is found.
         """
-        threshold, low_threshold = self.card.thresholds(threshold, low_threshold)
+        settings = self.card.detection_settings(threshold, low_threshold, min_area_beams)
         probability = self.predict(
             mosaic, batch_size=batch_size, augment=augment, progress=progress
         )
@@ -252,16 +252,14 @@ class DiffuseDetector:
         working_beam_pixels = float(self.card.beam.sr / mosaic.pixel_scale**2)
         labels = segment(
             diffuse,
-            threshold,
-            min_area=min_area_beams * working_beam_pixels,
-            low_threshold=low_threshold,
+            settings["threshold"],
+            min_area=settings["min_area_beams"] * working_beam_pixels,
+            low_threshold=settings["low_threshold"],
         )
         classes = self.card.classes[1:] if probability.ndim == 3 else None
         meta = {
             "model": self.card.identifier,
-            "threshold": threshold,
-            "low_threshold": low_threshold,
-            "min_area_beams": min_area_beams,
+            **settings,
             "working_beam_arcsec": float(self.card.beam.major.to_value(u.arcsec)),
         }
         return DetectionCatalog(

@@ -243,7 +243,7 @@ def run_survey(
     precision="auto",
     threshold=None,
     low_threshold=None,
-    min_area_beams=4.0,
+    min_area_beams=None,
     batch_size=8,
     match_radius=1 * u.arcmin,
     crossmatch=None,
@@ -305,7 +305,7 @@ def run_survey(
         Probability down to which detections grow (default: the card's, or
         ``threshold`` where that is lower).
     min_area_beams : float, optional
-        Smallest detection, in working beams.
+        Smallest detection, in working beams (default: the card's).
     batch_size : int, optional
         Tiles per forward pass.
     match_radius : `~astropy.units.Quantity`, optional
@@ -342,16 +342,14 @@ def run_survey(
     match_radius = _angle(match_radius, "match_radius")
     crossmatch_radius = _angle(crossmatch_radius, "crossmatch_radius")
     card = load_model(model, device="cpu", precision="fp32").card  # fail early on a bad model
-    threshold, low_threshold = card.thresholds(threshold, low_threshold)
+    settings = card.detection_settings(threshold, low_threshold, min_area_beams)
     outdir = Path(outdir).absolute()
     job = _Job(
         model=_model_spec(model),
         device=device,
         precision=precision,
         threads=int(threads_per_worker),
-        threshold=threshold,
-        low_threshold=low_threshold,
-        min_area_beams=float(min_area_beams),
+        **settings,
         batch_size=int(batch_size),
         outdir=outdir,
         spread_gpus=client is None,

@@ -57,7 +57,7 @@ def test_fields(card, seed, count):
 def operating_points(card, sweep):
     """``(threshold, low threshold, minimum area in beams)`` to count."""
     if not sweep:
-        return [(card.threshold, card.low_threshold, 4.0)]
+        return [(card.threshold, card.low_threshold, card.min_area_beams)]
     thresholds = np.round(np.arange(0.3, 0.96, 0.05), 2)
     return [
         (t, low, a)
@@ -166,9 +166,15 @@ def main():
         if args.sweep:
             print_operating_point(counts[name])
         if not args.sweep:
-            total = counts[name][card.threshold, card.low_threshold, 4.0]
+            total = counts[name][card.threshold, card.low_threshold, card.min_area_beams]
             summary = clean(total.summary())
-            summary.update(seed=args.seed, fields=args.fields, threshold=float(card.threshold))
+            summary.update(
+                seed=args.seed,
+                fields=args.fields,
+                threshold=float(card.threshold),
+                low_threshold=float(card.low_threshold),
+                min_area_beams=float(card.min_area_beams),
+            )
             summaries[name] = summary
             if args.json_dir:
                 Path(args.json_dir).mkdir(parents=True, exist_ok=True)

@@ -5,12 +5,13 @@ configuration and writes weights + model card with
 :func:`diffuseradio.training.export_model`, recording the training command,
 the validation metrics of the best epoch (the last one the run marked best),
 and (optionally) test-set metrics from ``scripts/evaluate_model.py`` and a
-chosen operating point (seed and growth thresholds).
+chosen operating point (seed and growth thresholds, smallest area).
 
 Usage::
 
     python scripts/export_run.py RUN OUTDIR [--threshold P] [--low-threshold P]
-        [--test-metrics FILE.json] [--command "diffuseradio train ..."] [--notes "..."]
+        [--min-area-beams A] [--test-metrics FILE.json]
+        [--command "diffuseradio train ..."] [--notes "..."]
 """
 
 import argparse
@@ -29,6 +30,7 @@ def main():
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--low-threshold", type=float, default=None)
+    parser.add_argument("--min-area-beams", type=float, default=None)
     parser.add_argument("--test-metrics", type=Path, default=None)
     parser.add_argument("--command", default=None)
     parser.add_argument("--notes", default="")
@@ -39,6 +41,8 @@ def main():
         config.training.threshold = args.threshold
     if args.low_threshold is not None:
         config.training.low_threshold = args.low_threshold
+    if args.min_area_beams is not None:
+        config.training.min_area_beams = args.min_area_beams
     network = build_network(model_card(config))
     network.load_state_dict(load_file(args.run / "best.safetensors"))
     best = [record for record in state["history"] if record.get("best")][-1]

@@ -100,7 +100,7 @@ def test_detections_grow_down_to_the_cards_low_threshold(tmp_path):
         {
             "model": {"name": "grower", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
             "grid": {"tile_size": 64, "tile_overlap": 16},
-            "training": {"threshold": 0.6, "low_threshold": 0.45},
+            "training": {"threshold": 0.6, "low_threshold": 0.45, "min_area_beams": 1.0},
         }
     )
     torch.manual_seed(1)
@@ -108,15 +108,27 @@ def test_detections_grow_down_to_the_cards_low_threshold(tmp_path):
     grower = DiffuseDetector.from_pretrained(
         export_model(network, config, tmp_path), device="cpu", precision="fp32"
     )
-    assert grower.card.thresholds() == (0.6, 0.45)
     mosaic = lotss_like()
-    grown = grower.detect(mosaic, min_area_beams=1, augment=False)
-    assert grown.meta["threshold"] == 0.6 and grown.meta["low_threshold"] == 0.45
+    grown = grower.detect(mosaic, augment=False)
+    assert {k: grown.meta[k] for k in ("threshold", "low_threshold", "min_area_beams")} == {
+        "threshold": 0.6,
+        "low_threshold": 0.45,
+        "min_area_beams": 1.0,
+    }
     explicit = grower.detect(mosaic, low_threshold=0.45, min_area_beams=1, augment=False)
     assert np.array_equal(grown.segmentation, explicit.segmentation)
-    plain = grower.detect(mosaic, low_threshold=0.6, min_area_beams=1, augment=False)
+    plain = grower.detect(mosaic, low_threshold=0.6, augment=False)
     assert (grown.segmentation > 0).sum() > (plain.segmentation > 0).sum()
     assert np.all((grown.segmentation > 0)[plain.segmentation > 0])
+    many = grower.detect(mosaic, threshold=0.65, low_threshold=0.65, augment=False)
+    areas = np.sort(many.table["area_beams"].value)
+    assert len(areas) >= 2
+    cut = (areas[0] + areas[-1]) / 2
+    fewer = grower.detect(
+        mosaic, threshold=0.65, low_threshold=0.65, min_area_beams=cut, augment=False
+    )
+    assert 0 < len(fewer) < len(many)
+    assert np.all(fewer.table["area_beams"].value >= 0.9 * cut)
 
 
 def test_detect_returns_catalog_with_meta(detector):

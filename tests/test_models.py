@@ -177,6 +177,7 @@ def test_card_optional_keys_have_defaults():
     data = json.loads(make_card().to_json())
     for key in (
         "low_threshold",
+        "min_area_beams",
         "training",
         "metrics",
         "license",
@@ -190,6 +191,7 @@ def test_card_optional_keys_have_defaults():
     card = ModelCard.from_dict(data)
     assert card.sha256 is None and card.url is None and card.training == {}
     assert card.low_threshold == card.threshold  # no growth
+    assert card.min_area_beams == 4.0
     assert card.beam.pa == 0 * u.deg
 
 
@@ -215,6 +217,7 @@ def test_card_optional_keys_have_defaults():
         (lambda d: d.update(threshold="high"), "threshold: expected a number"),
         (lambda d: d.update(low_threshold=0.6), "low_threshold: must be in \\(0, threshold=0.5\\]"),
         (lambda d: d.update(low_threshold=0), "low_threshold: must be in"),
+        (lambda d: d.update(min_area_beams=-2), "min_area_beams: must be >= 0"),
         (lambda d: d.update(tile_overlap=64), "tile_overlap: must be in \\[0, tile_size\\)"),
         (lambda d: d.update(tile_size=64.0), "tile_size: expected an integer"),
         (lambda d: d.update(sha256="xyz"), "sha256: expected 64 hex digits"),
@@ -234,16 +237,23 @@ def test_invalid_card_json_is_refused(edit, message):
         ModelCard.from_dict(data, source="card.json")
 
 
-def test_operating_thresholds_default_to_the_cards():
-    card = make_card(threshold=0.8, low_threshold=0.4)
-    assert card.thresholds() == (0.8, 0.4)
-    assert card.thresholds(0.9) == (0.9, 0.4)
-    assert card.thresholds(0.3) == (0.3, 0.3)  # never above the seed threshold
-    assert card.thresholds(0.9, 0.9) == (0.9, 0.9)
+def test_detection_settings_default_to_the_cards():
+    card = make_card(threshold=0.8, low_threshold=0.4, min_area_beams=16.0)
+    assert card.detection_settings() == {
+        "threshold": 0.8,
+        "low_threshold": 0.4,
+        "min_area_beams": 16.0,
+    }
+    assert card.detection_settings(0.9, min_area_beams=2)["min_area_beams"] == 2.0
+    assert card.detection_settings(0.9)["low_threshold"] == 0.4
+    assert card.detection_settings(0.3)["low_threshold"] == 0.3  # never above the seed
+    assert card.detection_settings(0.9, 0.9)["low_threshold"] == 0.9
     with pytest.raises(ValueError, match="threshold must be in \\(0, 1\\), got 1.5"):
-        card.thresholds(1.5)
+        card.detection_settings(1.5)
     with pytest.raises(ValueError, match="low_threshold must be in \\(0, threshold=0.5\\]"):
-        card.thresholds(0.5, 0.7)
+        card.detection_settings(0.5, 0.7)
+    with pytest.raises(ValueError, match="min_area_beams must be >= 0"):
+        card.detection_settings(min_area_beams=-1)
 
 
 def test_card_file_errors(tmp_path):

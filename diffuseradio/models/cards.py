@@ -103,6 +103,8 @@ class ModelCard:
         Recommended hysteresis threshold, in (0, ``threshold``]: detections
         grow over connected pixels down to this probability (default:
         ``threshold``, no growth).
+    min_area_beams : float, optional
+        Recommended smallest detection, in working beams (default 4).
     weights_file : str
         File name of the ``.safetensors`` weights, relative to the card.
     training : dict, optional
@@ -142,6 +144,7 @@ class ModelCard:
     threshold: float
     weights_file: str
     low_threshold: float | None = None
+    min_area_beams: float = 4.0
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     license: str = ""
@@ -301,6 +304,9 @@ class ModelCard:
                 "low_threshold",
                 f"must be in (0, threshold={self.threshold}], got {self.low_threshold}",
             )
+        _check_number(self.name, "min_area_beams", self.min_area_beams)
+        if not self.min_area_beams >= 0:
+            _fail(self.name, "min_area_beams", f"must be >= 0, got {self.min_area_beams}")
         _check_type(self.name, "weights_file", self.weights_file, str, "a string")
         if Path(self.weights_file).name != self.weights_file:
             _fail(self.name, "weights_file", f"must be a bare file name, got {self.weights_file!r}")
@@ -331,8 +337,8 @@ class ModelCard:
 
     __hash__ = None
 
-    def thresholds(self, threshold=None, low_threshold=None):
-        """The seed and growth thresholds of a detection run.
+    def detection_settings(self, threshold=None, low_threshold=None, min_area_beams=None):
+        """The operating point of a detection run: given values, else the card's.
 
         Parameters
         ----------
@@ -341,15 +347,19 @@ class ModelCard:
         low_threshold : float, optional
             Probability down to which detections grow (default: the card's
             ``low_threshold``, or ``threshold`` where that is lower).
+        min_area_beams : float, optional
+            Smallest detection in working beams (default: the card's).
 
         Returns
         -------
-        threshold, low_threshold : float
+        dict
+            ``threshold``, ``low_threshold`` and ``min_area_beams``.
 
         Raises
         ------
         ValueError
-            Unless 0 < ``low_threshold`` <= ``threshold`` < 1.
+            Unless 0 < ``low_threshold`` <= ``threshold`` < 1 and
+            ``min_area_beams`` >= 0.
         """
         threshold = self.threshold if threshold is None else float(threshold)
         if not 0 < threshold < 1:
@@ -361,7 +371,14 @@ class ModelCard:
             raise ValueError(
                 f"low_threshold must be in (0, threshold={threshold}], got {low_threshold}"
             )
-        return threshold, low_threshold
+        min_area_beams = self.min_area_beams if min_area_beams is None else float(min_area_beams)
+        if not min_area_beams >= 0:
+            raise ValueError(f"min_area_beams must be >= 0, got {min_area_beams}")
+        return {
+            "threshold": threshold,
+            "low_threshold": low_threshold,
+            "min_area_beams": min_area_beams,
+        }
 
     def to_dict(self):
         """The card as a JSON-ready dict (angles as numbers, unit in the key).

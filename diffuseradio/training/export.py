@@ -58,6 +58,7 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
         },
         threshold=config.training.threshold,
         low_threshold=config.training.low_threshold or None,
+        min_area_beams=config.training.min_area_beams,
         weights_file=f"{model.name}-{model.version}.safetensors",
         training={
             "data": data_description,

@@ -8,6 +8,7 @@ from astropy.modeling import fitting, models
 from astropy.table import QTable
 from astropy.wcs import WCS
 from radio_beam import Beam
+from reproject import reproject_interp
 
 from diffuseradio.mosaic import SurveyMosaic
 from diffuseradio.simulate import (
@@ -24,6 +25,7 @@ from diffuseradio.simulate import (
     SkySimulator,
     SourceCounts,
     inject,
+    write_field,
     write_fields,
 )
 from diffuseradio.simulate.beam import PixelBeam
@@ -338,3 +340,74 @@ def test_population_settings_accept_plain_numbers_in_default_units():
     assert population.snr["halo"] == (3.0, 300.0)
     with pytest.raises(u.UnitsError, match="minihalo_density must be in units of 1 / deg2"):
         Population(minihalo_density=3 * u.kpc)
+
+
+NATIVE_SKY = dict(
+    seed=3,
+    rms_variation=0.0,
+    halo_density=30 / u.deg**2,
+    radio_galaxy_density=100 / u.deg**2,
+    artefact_snr=1e9,  # artefacts are drawn per beam, not from one sky
+)
+
+
+def test_native_image_shows_the_same_sky_as_the_tapered_one():
+    """The 6" image, convolved to 20" as detection does, gives the 20" image plus its noise."""
+    rms = 100 * u.uJy / u.beam
+    simulator = SkySimulator(
+        256,
+        6 * u.arcsec,
+        20 * u.arcsec,
+        rms,
+        native_beam=6 * u.arcsec,
+        native_rms=0.001 * u.uJy / u.beam,  # noiseless, so the residual is the 20" noise
+        **NATIVE_SKY,
+    )
+    field = simulator.field(0)
+    native = field.native
+    assert native.shape == (1024, 1024)
+    assert u.isclose(native.pixel_scale, 1.5 * u.arcsec)
+    assert native.beam == Beam(6 * u.arcsec)
+    main = field.mosaic.wcs.pixel_to_world([0, 100, 255], [0, 50, 255])
+    fine = native.wcs.pixel_to_world([1.5, 401.5, 1021.5], [1.5, 201.5, 1021.5])
+    assert main.separation(fine).max() < 1e-3 * u.arcsec
+    tapered = native.convolve_to(field.mosaic.beam)
+    derived, _ = reproject_interp(
+        (tapered.data, tapered.wcs), field.mosaic.wcs, shape_out=field.mosaic.shape
+    )
+    inner = (slice(30, -30), slice(30, -30))  # sources crossing the edges differ
+    residual = (field.mosaic.data - derived)[inner] / rms.to_value(u.Jy / u.beam)
+    assert np.nanstd(field.mosaic.data[inner]) / rms.to_value(u.Jy / u.beam) > 100
+    low, quartile, median, high = np.nanpercentile(residual, [1, 25, 50, 99])
+    assert abs(median) < 0.1 and -0.8 < quartile < -0.55  # unit Gaussian noise: -0.67
+    assert -2.8 < low and high < 2.8
+    peak = np.nanmax(field.mosaic.data[inner]) / rms.to_value(u.Jy / u.beam)
+    assert np.nanmax(np.abs(residual)) < 0.01 * peak + 5  # interpolation at the brightest peaks
+
+
+def test_native_noise_and_settings(tmp_path):
+    rms = 100 * u.uJy / u.beam
+    quiet = {**NATIVE_SKY, "halo_density": 0 / u.deg**2, "radio_galaxy_density": 0 / u.deg**2}
+    simulator = SkySimulator(
+        128,
+        6 * u.arcsec,
+        20 * u.arcsec,
+        rms,
+        native_beam=6 * u.arcsec,
+        native_rms=50 * u.uJy / u.beam,
+        **quiet,
+    )
+    native = simulator.field(1).native
+    assert native.rms.to_value(u.uJy / u.beam) == pytest.approx(50, rel=0.05)
+    default = SkySimulator(128, 6 * u.arcsec, 20 * u.arcsec, rms, native_beam=6 * u.arcsec, **quiet)
+    assert default.field(1).native.rms.to_value(u.uJy / u.beam) == pytest.approx(100, rel=0.05)
+    assert SkySimulator(128, 6 * u.arcsec, 20 * u.arcsec, rms, **quiet).field(1).native is None
+    paths = write_field(simulator.field(1), tmp_path / "pair")
+    assert [p.name for p in paths][-1] == "pair.native.fits"
+    again = SurveyMosaic.read(paths[-1])
+    assert again.shape == (512, 512) and again.beam == Beam(6 * u.arcsec)
+    assert np.array_equal(again.data, native.data, equal_nan=True)
+    with pytest.raises(ValueError, match="native_oversample must be a positive integer"):
+        SkySimulator(
+            128, 6 * u.arcsec, 20 * u.arcsec, rms, native_beam=6 * u.arcsec, native_oversample=2.5
+        )

@@ -67,6 +67,34 @@ class Stamp:
         if overlap is not None:
             image[overlap[0]] += scale * self.data[overlap[1]]
 
+    def sampled(self, factor):
+        """An image sampled at the pixel centres of a ``factor`` times coarser grid.
+
+        Pixel ``i`` of the coarser grid covers pixels ``factor * i`` to
+        ``factor * i + factor - 1`` of this one and takes the value at its
+        centre: the middle pixel of the block, or the mean of the middle two
+        (in each axis) for an even ``factor`` (bilinear interpolation there).
+        For images (Jy/beam) smooth on the scale of the coarser pixels.
+
+        Parameters
+        ----------
+        factor : int
+
+        Returns
+        -------
+        Stamp
+        """
+        y0, x0 = self.y0 // factor * factor, self.x0 // factor * factor
+        ny = -(-(self.y0 + self.data.shape[0] - y0) // factor)
+        nx = -(-(self.x0 + self.data.shape[1] - x0) // factor)
+        padded = np.zeros((ny * factor, nx * factor), dtype=self.data.dtype)
+        dy, dx = self.y0 - y0, self.x0 - x0
+        padded[dy : dy + self.data.shape[0], dx : dx + self.data.shape[1]] = self.data
+        blocks = padded.reshape(ny, factor, nx, factor)
+        middle = slice((factor - 1) // 2, factor // 2 + 1)
+        data = blocks[:, middle, :, middle].mean(axis=(1, 3), dtype=np.float64)
+        return Stamp(data.astype(self.data.dtype), y0 // factor, x0 // factor)
+
     def cropped(self, shape, margin=0):
         """The part within ``margin`` pixels of a grid of ``shape``, or None.
 

@@ -118,6 +118,30 @@ class Component:
             (the part on the grid with ``window``); None when it misses the
             window entirely.
         """
+        sky = self.sky_stamp(beam, x, y, window=window)
+        return None if sky is None else beam.convolve(sky)
+
+    def sky_stamp(self, beam, x=0.0, y=0.0, *, window=None, margin=None):
+        """The sky model (Jy/pixel) that :meth:`image` convolves with ``beam``.
+
+        Parameters
+        ----------
+        beam : `~diffuseradio.simulate.beam.PixelBeam`
+            Restoring beam on the target pixel grid (its pixel scale, and
+            its width for the binning of very large models).
+        x, y : float, optional
+            Pixel position of the component's centre.
+        window : tuple of int, optional
+            ``(ny, nx)`` of the target grid: bin very large models and keep
+            only the part within ``margin`` of the grid (see :meth:`image`).
+        margin : int, optional
+            Pixels kept beyond the window (default: the beam's support).
+
+        Returns
+        -------
+        Stamp or None
+            None when the model misses the window and its margin.
+        """
         scale = beam.pixel_scale.to_value(u.arcsec)
         factor = 1
         if window is not None:
@@ -125,10 +149,8 @@ class Component:
             factor = min(largest, -(-(2 * self._half_size(scale) + 1) // _MAX_STAMP))
         sky = self._binned_sky_model(scale, x, y, factor)
         if window is not None:
-            sky = sky.cropped(window, margin=beam.halfwidth)
-            if sky is None:
-                return None
-        return beam.convolve(sky)
+            sky = sky.cropped(window, margin=beam.halfwidth if margin is None else margin)
+        return sky
 
     def _binned_sky_model(self, scale, x, y, factor):
         """Sky model rendered on ``factor``-times larger pixels, spread evenly."""

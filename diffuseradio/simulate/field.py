@@ -89,10 +89,25 @@ class SimulatedField:
         ``objects``) whose own beam-convolved model is above ``k`` times the
         local noise there and brightest among the objects; 0 elsewhere. Used
         to count objects found and radio galaxies taken for diffuse emission.
+    native : `~diffuseradio.mosaic.SurveyMosaic` or None
+        The same sky at the simulator's ``native_beam`` on a finer grid, with
+        noise of its own; None unless asked for.
     """
 
-    def __init__(self, mosaic, truth, confusers, objects, diffuse, rms_map, components, instances):
+    def __init__(
+        self,
+        mosaic,
+        truth,
+        confusers,
+        objects,
+        diffuse,
+        rms_map,
+        components,
+        instances,
+        native=None,
+    ):
         self.mosaic = mosaic
+        self.native = native
         self.truth = truth
         self.instances = instances
         self.confusers = confusers
@@ -141,6 +156,26 @@ class SkySimulator:
         mosaics; no blanking by default.
     population : Population, optional
         Source population; by default built from ``**settings``.
+    native_beam : `radio_beam.Beam` or `~astropy.units.Quantity`, optional
+        Also make each field's image at this finer resolution, as a survey's
+        native image next to its tapered one (LoTSS: 6" and 20"), in
+        :attr:`SimulatedField.native`. Each extended source's sky model is
+        then drawn once, on the native grid, convolved there with each beam,
+        and the main image sampled at its pixel centres, so both images show
+        the same sky (as if the main one were made from the native one, the
+        way :meth:`~diffuseradio.SurveyMosaic.convolve_to` does); compact
+        sources are exact Gaussians in both, and
+        calibration artefacts (a pattern defined by the beam) are drawn at
+        each beam with the same geometry. The native noise has its own
+        random stream, ``native_rms`` and the same smooth variation across
+        the field. Truth maps, object regions and S/N stay defined at
+        ``beam``. The main image differs in texture detail from that of a
+        simulator without ``native_beam``.
+    native_rms : `~astropy.units.Quantity`, optional
+        Noise per native beam (default: ``rms``).
+    native_oversample : int, optional
+        Native pixels per main pixel along each axis (4: 1.5" pixels under
+        6" ones).
     **settings
         Keyword arguments of :class:`~diffuseradio.simulate.population.Population`
         (``halo_density``, ``relic_density``, ``radio_galaxy_density``,
@@ -173,6 +208,9 @@ class SkySimulator:
         rms_variation=0.15,
         blank_radius=None,
         population=None,
+        native_beam=None,
+        native_rms=None,
+        native_oversample=4,
         **settings,
     ):
         self.shape = (int(shape), int(shape)) if np.isscalar(shape) else tuple(map(int, shape))
@@ -190,7 +228,10 @@ class SkySimulator:
             raise TypeError("give either population or population settings, not both")
         self.population = population if population is not None else Population(**settings)
         self.pixel_beam = PixelBeam(self.beam, self.pixel_scale)
-        self.wcs = self._wcs()
+        self.wcs = self._wcs(self.shape, self.pixel_scale)
+        self.native = None
+        if native_beam is not None:
+            self.native = _NativeGrid(self, native_beam, native_rms, native_oversample)
 
     def __repr__(self):
         return (
@@ -199,17 +240,18 @@ class SkySimulator:
             f"seed {self.seed}>"
         )
 
-    def _wcs(self):
+    def _wcs(self, shape, pixel_scale):
+        """SIN projection centred on the field centre (finer grids share its edges)."""
         wcs = WCS(naxis=2)
         wcs.wcs.ctype = ["RA---SIN", "DEC--SIN"]
-        scale = self.pixel_scale.to_value(u.deg)
+        scale = pixel_scale.to_value(u.deg)
         wcs.wcs.cdelt = [-scale, scale]
         icrs = self.center.icrs
         wcs.wcs.crval = [icrs.ra.deg, icrs.dec.deg]
-        wcs.wcs.crpix = [(self.shape[1] + 1) / 2, (self.shape[0] + 1) / 2]
+        wcs.wcs.crpix = [(shape[1] + 1) / 2, (shape[0] + 1) / 2]
         wcs.wcs.radesys = "ICRS"
         wcs.wcs.cunit = ["deg", "deg"]
-        wcs.pixel_shape = self.shape[::-1]
+        wcs.pixel_shape = shape[::-1]
         return wcs
 
     def fields(self, n, start=0):
@@ -284,8 +326,19 @@ class SkySimulator:
         instances = render.instances
         if blank is not None:
             instances[blank] = 0
+        native = None
+        if self.native is not None:
+            native = self.native.mosaic(index, render.native, compact, rms_map, blank)
         return SimulatedField(
-            mosaic, truth, confusers, self._table(rows), diffuse, rms_map, components, instances
+            mosaic,
+            truth,
+            confusers,
+            self._table(rows),
+            diffuse,
+            rms_map,
+            components,
+            instances,
+            native=native,
         )
 
     def _table(self, rows):
@@ -340,14 +393,14 @@ class _Renderer:
         self.confusing = np.zeros(self.shape, np.float32)
         self.instances = np.zeros(self.shape, np.int32)
         self._instance_model = np.zeros(self.shape, np.float32)
+        grid = simulator.native
+        self.native = None if grid is None else np.zeros(grid.shape, np.float32)
 
     def extended(self, placements):
         """Render, scale to the target S/N, add to the class maps, measure."""
         components, rows = [], []
         for placement in placements:
-            stamp = placement.component.image(
-                self.beam, placement.x, placement.y, window=self.shape
-            )
+            stamp, native = self._render(placement)
             if stamp is None:
                 continue
             overlap = stamp.overlap(self.shape)
@@ -360,6 +413,10 @@ class _Renderer:
                 factor = self._scale_for_snr(model, grid, placement.target_snr)
                 model = model * np.float32(factor)
                 component = component.scaled(factor)
+            else:
+                factor = 1.0
+            if native is not None:
+                native.add_to(self.native, scale=np.float32(factor))
             components.append(placement._replace(component=component))
             truth_class = component.truth_class
             if truth_class:
@@ -371,6 +428,24 @@ class _Renderer:
                 rows.append(self._measure(component, placement, model, grid))
                 self._add_instance(len(rows), model, grid)
         return components, rows
+
+    def _render(self, placement):
+        """Images of a placement on the main grid and, when asked, the native one."""
+        component, grid = placement.component, self.simulator.native
+        if grid is None:
+            return component.image(self.beam, placement.x, placement.y, window=self.shape), None
+        x, y = grid.fine(placement.x), grid.fine(placement.y)
+        if not hasattr(component, "sky_stamp"):  # artefacts: a pattern at each beam
+            return (
+                component.image(self.beam, placement.x, placement.y, window=self.shape),
+                component.image(grid.beam, x, y, window=grid.shape),
+            )
+        margin = grid.main_beam.halfwidth + grid.factor
+        sky = component.sky_stamp(grid.beam, x, y, window=grid.shape, margin=margin)
+        if sky is None:
+            return None, None
+        main = grid.main_beam.convolve(sky).sampled(grid.factor)
+        return main, grid.beam.convolve(sky)
 
     def _add_instance(self, ident, model, grid):
         """Mark the object's region (model above k sigma) where it is the brightest."""
@@ -457,6 +532,59 @@ class _Renderer:
             truth[brighter] = truth_class
             np.maximum(best, model, out=best)
         return truth
+
+
+class _NativeGrid:
+    """The finer grid and beam of a simulator's native images."""
+
+    def __init__(self, simulator, beam, rms, oversample):
+        if int(oversample) != oversample or oversample < 1:
+            raise ValueError(f"native_oversample must be a positive integer, got {oversample}")
+        self.simulator = simulator
+        self.factor = int(oversample)
+        self.beam_model = beam if isinstance(beam, Beam) else Beam(u.Quantity(beam, u.arcsec))
+        self.rms = u.Quantity(simulator.rms if rms is None else rms, u.Jy / u.beam)
+        self.shape = tuple(n * self.factor for n in simulator.shape)
+        scale = simulator.pixel_scale / self.factor
+        self.beam = PixelBeam(self.beam_model, scale)
+        self.main_beam = PixelBeam(simulator.beam, scale)
+        self.wcs = simulator._wcs(self.shape, scale)
+
+    def fine(self, coordinate):
+        """Native pixel coordinate of a main-grid one (pixel centres line up)."""
+        return self.factor * np.asarray(coordinate, dtype=float) + (self.factor - 1) / 2
+
+    def _finer(self, array):
+        return np.repeat(np.repeat(array, self.factor, axis=0), self.factor, axis=1)
+
+    def mosaic(self, index, extended, compact, rms_map, blank):
+        """The native image: noise, compact sources and the extended ones."""
+        simulator = self.simulator
+        seed = np.random.SeedSequence(simulator.seed, spawn_key=(int(index), 1))
+        image = correlated_noise(self.shape, self.beam, np.random.default_rng(seed))
+        ratio = (self.rms / simulator.rms).to_value(u.one)
+        image *= self._finer(rms_map) * np.float32(ratio)
+        self.beam.add_gaussians(
+            image,
+            self.fine(compact.x),
+            self.fine(compact.y),
+            compact.flux,
+            intrinsic=(
+                self.factor * np.asarray(compact.sigma_major),
+                self.factor * np.asarray(compact.sigma_minor),
+                compact.position_angle,
+            ),
+        )
+        image += extended
+        if blank is not None:
+            image[self._finer(blank)] = np.nan
+        return SurveyMosaic(
+            image,
+            self.wcs.deepcopy(),
+            beam=self.beam_model,
+            frequency=simulator.frequency,
+            meta={"seed": simulator.seed, "index": int(index)},
+        )
 
 
 def _largest_extent(mask):

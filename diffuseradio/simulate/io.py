@@ -3,7 +3,8 @@
 Each field becomes three files with a common stem: ``STEM.image.fits``
 (float32 Jy/beam with a LoTSS-style header plus ``SIMSEED``/``SIMINDEX``),
 ``STEM.truth.fits`` (uint8 class map on the same WCS) and
-``STEM.objects.ecsv`` (the object table). Every file is written under a
+``STEM.objects.ecsv`` (the object table), and ``STEM.native.fits`` (the
+native-resolution image) when the simulator makes one. Every file is written under a
 temporary name and renamed, so an interrupted run leaves no partial file.
 """
 
@@ -34,7 +35,7 @@ def write_field(field, stem):
     Returns
     -------
     list of pathlib.Path
-        The three files.
+        The files (three, or four with a native image).
     """
     stem = Path(stem)
     mosaic = field.mosaic
@@ -53,6 +54,17 @@ def write_field(field, stem):
         lambda path: fits.PrimaryHDU(field.truth, truth_header).writeto(path),
         lambda path: field.objects.write(path, format="ascii.ecsv"),
     ]
+    if field.native is not None:
+        native = field.native
+        native_header = native.header
+        for key in ("OBJECT", "ORIGIN", "SIMSEED", "SIMINDEX"):
+            native_header[key] = (header[key], header.comments[key])
+        paths.append(Path(f"{stem}.native.fits"))
+        writers.append(
+            lambda path: fits.PrimaryHDU(
+                np.asarray(native.data, np.float32), native_header
+            ).writeto(path)
+        )
     for path, writer in zip(paths, writers):
         _atomic(path, writer)
     return paths

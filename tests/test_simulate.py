@@ -351,19 +351,24 @@ NATIVE_SKY = dict(
 )
 
 
+def native_simulator(size, native_rms, **sky):
+    """20" fields at 6" pixels (100 uJy/beam) with 6" images at 1.5" pixels."""
+    return SkySimulator(
+        size,
+        6 * u.arcsec,
+        20 * u.arcsec,
+        100 * u.uJy / u.beam,
+        native_beam=6 * u.arcsec,
+        native_rms=native_rms,
+        **sky,
+    )
+
+
 def test_native_image_shows_the_same_sky_as_the_tapered_one():
     """The 6" image, convolved to 20" as detection does, gives the 20" image plus its noise."""
     rms = 100 * u.uJy / u.beam
-    simulator = SkySimulator(
-        256,
-        6 * u.arcsec,
-        20 * u.arcsec,
-        rms,
-        native_beam=6 * u.arcsec,
-        native_rms=0.001 * u.uJy / u.beam,  # noiseless, so the residual is the 20" noise
-        **NATIVE_SKY,
-    )
-    field = simulator.field(0)
+    # A noiseless native image, so that the residual is the 20" noise.
+    field = native_simulator(256, 0.001 * u.uJy / u.beam, **NATIVE_SKY).field(0)
     native = field.native
     assert native.shape == (1024, 1024)
     assert u.isclose(native.pixel_scale, 1.5 * u.arcsec)
@@ -388,15 +393,7 @@ def test_native_image_shows_the_same_sky_as_the_tapered_one():
 def test_native_noise_and_settings(tmp_path):
     rms = 100 * u.uJy / u.beam
     quiet = {**NATIVE_SKY, "halo_density": 0 / u.deg**2, "radio_galaxy_density": 0 / u.deg**2}
-    simulator = SkySimulator(
-        128,
-        6 * u.arcsec,
-        20 * u.arcsec,
-        rms,
-        native_beam=6 * u.arcsec,
-        native_rms=50 * u.uJy / u.beam,
-        **quiet,
-    )
+    simulator = native_simulator(128, 50 * u.uJy / u.beam, **quiet)
     native = simulator.field(1).native
     assert native.rms.to_value(u.uJy / u.beam) == pytest.approx(50, rel=0.05)
     default = SkySimulator(128, 6 * u.arcsec, 20 * u.arcsec, rms, native_beam=6 * u.arcsec, **quiet)

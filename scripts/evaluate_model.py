@@ -34,6 +34,7 @@ import torch
 from diffuseradio import DiffuseDetector
 from diffuseradio.segmentation import segment
 from diffuseradio.training import (
+    OPERATING_THRESHOLDS,
     SIZE_BINS,
     ObjectCounts,
     TrainingConfig,
@@ -58,10 +59,9 @@ def operating_points(card, sweep):
     """``(threshold, low threshold, minimum area in beams)`` to count."""
     if not sweep:
         return [(card.threshold, card.low_threshold, card.min_area_beams)]
-    thresholds = np.round(np.arange(0.3, 0.96, 0.05), 2)
     return [
         (t, low, a)
-        for t in thresholds
+        for t in OPERATING_THRESHOLDS
         for low in sorted({t, *np.round(np.arange(0.1, t, 0.2), 2)}, reverse=True)
         for a in (4.0, 8.0, 16.0)
     ]

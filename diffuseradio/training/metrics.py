@@ -79,15 +79,14 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
         rate = total.radio_galaxy_false_positive_rate
         if rate > max_radio_galaxy_rate:  # NaN (no radio galaxies) passes
             continue
-        f1 = object_f1(total.completeness(8.0), total.purity)
-        if best_summary is None or f1 > best_summary["f1"]:
-            best = threshold
-            best_summary = {
-                "completeness_snr_ge_8": total.completeness(8.0),
-                "purity": total.purity,
-                "radio_galaxy_false_positive_rate": rate,
-                "f1": f1,
-            }
+        summary = {
+            "completeness_snr_ge_8": total.completeness(8.0),
+            "purity": total.purity,
+            "radio_galaxy_false_positive_rate": rate,
+        }
+        summary["f1"] = object_f1(summary["completeness_snr_ge_8"], summary["purity"])
+        if best_summary is None or summary["f1"] > best_summary["f1"]:
+            best, best_summary = threshold, summary
     if best_summary is None:
         nan = float("nan")
         best_summary = {

@@ -1,8 +1,8 @@
 """DiffuseDetector: a trained network with its card, ready to run on images.
 
 :meth:`DiffuseDetector.predict` brings an image to the model's working
-resolution (:mod:`diffuseradio.resolution`), normalises it in units of the
-local noise (:func:`diffuseradio.normalization.network_input`), runs the
+resolution and normalises it in units of the local noise, one channel per
+input resolution of the model (:func:`diffuseradio.channels.model_input`), runs the
 network over overlapping tiles and stitches the result
 (:func:`diffuseradio.models.predict_image`), and maps the probabilities back
 to the input grid. :meth:`DiffuseDetector.detect` thresholds them, labels
@@ -14,7 +14,7 @@ import astropy.units as u
 import numpy as np
 
 from .catalog import DetectionCatalog
-from .exceptions import InvalidImageError
+from .channels import model_input
 from .models import (
     available_models,
     load_model,
@@ -23,12 +23,8 @@ from .models import (
     select_precision,
     to_device,
 )
-from .normalization import network_input
-from .resolution import to_input_grid, to_working_grid
+from .resolution import to_input_grid
 from .segmentation import segment
-
-#: Smallest image side, in working-grid pixels, a model is run on.
-MIN_SIDE_PIXELS = 8
 
 __all__ = ["DiffuseDetector"]
 
@@ -114,14 +110,29 @@ class DiffuseDetector:
 
     # ------------------------------------------------------------ predict
 
-    def predict(self, mosaic, *, batch_size=8, augment=True, return_spread=False, progress=False):
+    def predict(
+        self,
+        mosaic,
+        *,
+        native=None,
+        batch_size=8,
+        augment=True,
+        return_spread=False,
+        progress=False,
+    ):
         """Probability of diffuse emission on the mosaic's own grid.
 
         Parameters
         ----------
         mosaic : `~diffuseradio.SurveyMosaic`
             Any image whose beam the model accepts (see the card's
-            ``accepted_beam_range``).
+            ``accepted_beam_range``). For a model with a native-resolution
+            channel (the card's ``native_beam``), the native image (e.g.
+            LoTSS 6"), or the tapered image when ``native`` is given.
+        native : `~diffuseradio.SurveyMosaic`, optional
+            Only for models with a native channel: the native-resolution
+            image of the same field, on a finer version of ``mosaic``'s grid
+            (see :func:`~diffuseradio.channels.model_input`).
         batch_size : int, optional
             Tiles per forward pass.
         augment : bool, optional
@@ -149,30 +160,15 @@ class DiffuseDetector:
         Raises
         ------
         diffuseradio.IncompatibleResolutionError
-            If the image's beam is outside the range the model accepts.
+            If the image's beam is outside the range the model accepts, or a
+            model with a native channel gets no native-resolution image.
         diffuseradio.InvalidImageError
             If the image is too small at the working resolution.
         """
         if return_spread and not augment:
             raise ValueError("return_spread needs augment=True")
         card = self.card
-        matched, _ = to_working_grid(
-            mosaic,
-            working_beam=card.beam,
-            working_pixel_scale=card.pixel_scale,
-            accepted_range=card.accepted_beam_range,
-        )
-        if min(matched.shape) < MIN_SIDE_PIXELS:
-            raise InvalidImageError(
-                f"the image is {matched.shape[0]}x{matched.shape[1]} pixels at the model's "
-                f"working resolution; at least {MIN_SIDE_PIXELS} pixels are needed"
-            )
-        image, _ = network_input(
-            matched,
-            name=card.normalization["name"],
-            parameters=card.normalization["parameters"],
-            rms_box_beams=card.normalization["rms_box_beams"],
-        )
+        matched, image = model_input(card, mosaic, native)
         probability, spread = predict_image(
             self.model,
             image,
@@ -210,6 +206,7 @@ class DiffuseDetector:
         self,
         mosaic,
         *,
+        native=None,
         threshold=None,
         low_threshold=None,
         min_area_beams=None,
@@ -223,6 +220,10 @@ class DiffuseDetector:
         Parameters
         ----------
         mosaic : `~diffuseradio.SurveyMosaic`
+            The image (see :meth:`predict`); detections are measured on it.
+        native : `~diffuseradio.SurveyMosaic`, optional
+            The native-resolution image, for models with a native channel
+            (see :meth:`predict`).
         threshold : float, optional
             Probability that seeds a detection (default: the card's).
         low_threshold : float, optional
@@ -246,7 +247,7 @@ class DiffuseDetector:
         """
         settings = self.card.detection_settings(threshold, low_threshold, min_area_beams)
         probability = self.predict(
-            mosaic, batch_size=batch_size, augment=augment, progress=progress
+            mosaic, native=native, batch_size=batch_size, augment=augment, progress=progress
         )
         diffuse = probability if probability.ndim == 2 else np.nansum(probability, axis=0)
         working_beam_pixels = float(self.card.beam.sr / mosaic.pixel_scale**2)

@@ -14,7 +14,9 @@ gets there:
 - inputs outside the accepted range of beams are refused, with the reason.
 
 Both the detector and the training on users' own images call
-:func:`to_working_grid`.
+:func:`to_working_grid`. Models with a second, native-resolution input
+channel see the native image averaged over each working pixel
+(:func:`pixel_average`).
 """
 
 from dataclasses import dataclass
@@ -22,10 +24,17 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 from radio_beam import Beam
+from scipy import sparse
 
 from .exceptions import IncompatibleResolutionError
 
-__all__ = ["WorkingGrid", "working_grid", "to_working_grid", "to_input_grid"]
+__all__ = [
+    "WorkingGrid",
+    "working_grid",
+    "to_working_grid",
+    "to_input_grid",
+    "pixel_average",
+]
 
 #: Relative difference below which beams and pixel scales count as equal.
 _TOLERANCE = 0.02
@@ -191,3 +200,108 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
                 plane, grid, order=1, mode="nearest"
             )
     return out if maps.ndim == 3 else out[0]
+
+
+def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):
+    """Average an image over each pixel of a coarser grid.
+
+    Each output pixel is the mean of the input over the output pixel's
+    footprint, every input pixel weighted by the area it shares with it
+    (exact for pixels aligned with the axes). Jy/beam is a surface
+    brightness, so the mean keeps it; the result has the input's beam, now
+    integrated over the coarser pixels (a point source averaged over a
+    6" pixel from a 6" beam keeps about 70 % of its peak when centred). Unlike
+    :meth:`~diffuseradio.SurveyMosaic.resample`, this works where the new
+    pixels undersample the beam, with no aliasing of noise from between the
+    samples.
+
+    Parameters
+    ----------
+    mosaic : diffuseradio.SurveyMosaic
+        The input, e.g. a 6" image at 1.5" pixels.
+    like : diffuseradio.SurveyMosaic
+        An image on the output grid, e.g. the working-grid image of a
+        model. Its grid must map onto the input's by a scale and a shift
+        along each axis (the same projection and centre, as LoTSS 6" and 20"
+        mosaics or any grid made by :meth:`~diffuseradio.SurveyMosaic.resample`).
+    block_rows : int, optional
+        Output rows per strip (a memory-mapped input is read a strip at a time).
+    min_coverage : float, optional
+        Output pixels with less than this fraction of their footprint on
+        unblanked input pixels are blanked.
+
+    Returns
+    -------
+    diffuseradio.SurveyMosaic
+        float32, on ``like``'s grid, with ``mosaic``'s beam.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the grids are not related by a scale and a shift, or the output
+        pixels are smaller than the input's.
+    """
+    row_map, column_map = _axis_maps(mosaic, like)
+    rows = _overlap_matrix(*row_map, like.shape[0], mosaic.shape[0])
+    columns = _overlap_matrix(*column_map, like.shape[1], mosaic.shape[1]).T.tocsr()
+    out = np.full(like.shape, np.nan, dtype=np.float32)
+    footprint = row_map[0] * column_map[0]
+    for start in range(0, like.shape[0], block_rows):
+        block = rows[start : start + block_rows]
+        used = np.flatnonzero(np.asarray(block.sum(axis=0)).ravel())
+        if used.size == 0:
+            continue
+        low, high = used[0], used[-1] + 1
+        data = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        finite = np.isfinite(data)
+        block = block[:, low:high]
+        total = block @ np.where(finite, data, np.float32(0)) @ columns
+        weight = block @ finite.astype(np.float32) @ columns
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = total / weight
+        values[weight < min_coverage * footprint] = np.nan
+        out[start : start + block.shape[0]] = values
+    return mosaic._derived(out, like.wcs.deepcopy(), beam=mosaic.beam)
+
+
+def _axis_maps(mosaic, like):
+    """``(scale, offset)`` per axis (y, x) with input pixel = scale * output pixel + offset."""
+    ny, nx = like.shape
+    yy, xx = (
+        grid.ravel()
+        for grid in np.meshgrid(
+            [0.0, (ny - 1) / 2, ny - 1.0], [0.0, (nx - 1) / 2, nx - 1.0], indexing="ij"
+        )
+    )
+    x_in, y_in = mosaic.wcs.world_to_pixel(like.wcs.pixel_to_world(xx, yy))
+    maps, mismatch = [], 0.0
+    for inputs, outputs in ((y_in, yy), (x_in, xx)):
+        design = np.c_[outputs, np.ones_like(outputs)]
+        (scale, offset), *_ = np.linalg.lstsq(design, inputs, rcond=None)
+        mismatch = max(mismatch, float(np.max(np.abs(design @ [scale, offset] - inputs))))
+        maps.append((float(scale), float(offset)))
+    if not mismatch <= 0.01 or min(scale for scale, _ in maps) < 1 - _TOLERANCE:
+        raise IncompatibleResolutionError(
+            "the native image's grid is not a finer version of the working grid (same "
+            "projection and centre, pixels no larger): reproject it onto the tapered "
+            "image's projection first (e.g. with reproject)"
+        )
+    return maps
+
+
+def _overlap_matrix(scale, offset, n_out, n_in):
+    """Sparse ``(n_out, n_in)`` lengths shared by output and input pixels, along one axis."""
+    low = scale * (np.arange(n_out) - 0.5) + offset
+    high = low + scale
+    first = np.floor(low + 0.5).astype(int)
+    count = int(np.ceil(scale)) + 2
+    candidates = first[:, None] + np.arange(count)
+    shared = np.minimum(high[:, None], candidates + 0.5) - np.maximum(
+        low[:, None], candidates - 0.5
+    )
+    keep = (shared > 0) & (candidates >= 0) & (candidates < n_in)
+    output_index = np.broadcast_to(np.arange(n_out)[:, None], candidates.shape)
+    return sparse.csr_matrix(
+        (shared[keep].astype(np.float32), (output_index[keep], candidates[keep])),
+        shape=(n_out, n_in),
+    )

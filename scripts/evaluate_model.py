@@ -44,11 +44,23 @@ from diffuseradio.training import (
 )
 
 
-def test_fields(card, seed, count):
-    """Simulated fields at the card's working grid (no beam jitter)."""
-    values = json.loads(json.dumps(card.training["config"]))
-    beam = card.beam.major.to_value("arcsec")
+def test_fields(cards, seed, count):
+    """Simulated fields at the cards' working grid (no beam jitter).
+
+    The sky of the first card's training configuration; with the native
+    image of the first card that has a native channel, so that every model
+    sees the same fields.
+    """
+    values = json.loads(json.dumps(cards[0].training["config"]))
+    beam = cards[0].beam.major.to_value("arcsec")
     values["data"]["beam_jitter_arcsec"] = [beam, beam]
+    for card in cards:
+        if card.native_beam is not None:
+            native = card.training["config"]
+            values["grid"]["native_beam_arcsec"] = native["grid"]["native_beam_arcsec"]
+            for key in ("native_rms_ujy", "native_oversample"):
+                values["data"][key] = native["data"][key]
+            break
     config = TrainingConfig.from_dict(values)
     for index in range(count):
         field, _ = simulated_field(config, seed, index, validation=True)
@@ -148,11 +160,12 @@ def main():
     check_same_grid(detectors)
     points = {d.card.identifier: operating_points(d.card, args.sweep) for d in detectors}
     counts = {name: {p: ObjectCounts() for p in pts} for name, pts in points.items()}
-    for field in test_fields(detectors[0].card, args.seed, args.fields):
+    for field in test_fields([d.card for d in detectors], args.seed, args.fields):
         beam_pixels = field.mosaic.beam_area_pixels
         for detector in detectors:
             name = detector.card.identifier
-            probability = detector.predict(field.mosaic, augment=not args.no_augment)
+            native = None if detector.card.native_beam is None else field.native
+            probability = detector.predict(field.mosaic, native=native, augment=not args.no_augment)
             for threshold, low, area in points[name]:
                 labels = segment(
                     probability, threshold, min_area=area * beam_pixels, low_threshold=low

@@ -206,8 +206,20 @@ def test_card_optional_keys_have_defaults():
         (lambda d: d["normalization"]["parameters"].update(gain=2), "not accepted by 'snr_asinh'"),
         (lambda d: d.update(input_channels=[]), "at least one channel"),
         (
-            lambda d: d["input_channels"].append({"name": "native"}),
+            lambda d: d["input_channels"].append({"name": "native", "beam_arcsec": 6.0}),
             "2 described but the network takes 1",
+        ),
+        (
+            lambda d: d["input_channels"].append({"name": "native", "beam_arcsec": 30.0}),
+            "finer than the working beam",
+        ),
+        (
+            lambda d: d["input_channels"].append({"name": "native"}),
+            "native.beam_arcsec: expected a number",
+        ),
+        (
+            lambda d: d.update(input_channels=[{"name": "radio"}]),
+            "expected the channels",
         ),
         (lambda d: d.update(classes=["a", "b", "c"]), "3 classes do not match num_classes=1"),
         (lambda d: d.update(classes=["diffuse"]), "at least two distinct names"),

@@ -3,11 +3,18 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from helpers import lotss_wcs
 from radio_beam import Beam
 from reproject import reproject_interp
 
 from diffuseradio import IncompatibleResolutionError, SurveyMosaic
-from diffuseradio.resolution import to_input_grid, to_working_grid, working_grid
+from diffuseradio.mosaic import _scaled_grid
+from diffuseradio.resolution import (
+    pixel_average,
+    to_input_grid,
+    to_working_grid,
+    working_grid,
+)
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")
 RXCJ1825 = (
@@ -81,3 +88,43 @@ def test_back_to_input_grid_matches_reproject(real_data_path):
     cube = to_input_grid(np.stack([smooth, 1 - smooth]), matched, mosaic)
     assert cube.shape == (2, *mosaic.shape)
     np.testing.assert_allclose(cube[0] + cube[1], 1, atol=1e-5)
+
+
+def test_pixel_average_is_the_block_mean_on_aligned_grids(real_data_path):
+    native = SurveyMosaic.read(real_data_path(*P205))  # 6" beam at 1.5" pixels, 600 x 600
+    native.data = np.array(native.data)
+    native.data[:6, :] = np.nan  # one whole row of 4 x 4 blocks and half of the next
+    like = native.smooth_and_resample(20 * u.arcsec, 6 * u.arcsec)
+    averaged = pixel_average(native, like, block_rows=7)
+    assert averaged.shape == like.shape == (150, 150)
+    assert averaged.wcs.wcs.compare(like.wcs.wcs)
+    assert averaged.beam == native.beam
+    blocks = native.data.reshape(150, 4, 150, 4).transpose(0, 2, 1, 3).reshape(150, 150, 16)
+    assert np.isnan(averaged.data[0]).all()
+    assert np.isfinite(averaged.data[1]).all()  # 8 of 16 pixels blanked: kept (coverage 0.5)
+    np.testing.assert_allclose(
+        averaged.data[1:], np.nanmean(blocks[1:], axis=-1), rtol=1e-5, atol=1e-9
+    )
+    # Surface brightness is averaged, so the integral over the sky is kept.
+    assert np.nansum(averaged.data[2:]) * 16 == pytest.approx(np.nansum(native.data[8:]), rel=1e-5)
+
+
+@pytest.mark.parametrize("factor", [1.0, 2.5, 4.38])
+def test_pixel_average_keeps_the_integral_for_any_pixel_ratio(factor):
+    data = np.zeros((219, 219))
+    data[20:-20, 20:-20] = np.random.default_rng(3).normal(0, 1, (179, 179))
+    native = SurveyMosaic(data, lotss_wcs(data.shape), beam=6 * u.arcsec)
+    wcs, shape = _scaled_grid(native.wcs, native.shape, factor)
+    like = SurveyMosaic(np.zeros(shape), wcs, beam=20 * u.arcsec)
+    averaged = pixel_average(native, like)
+    # Each native pixel is shared out among the coarse pixels it overlaps.
+    assert np.nansum(averaged.data) * factor**2 == pytest.approx(np.sum(data), rel=1e-4)
+
+
+def test_pixel_average_refuses_unrelated_grids():
+    native = SurveyMosaic(np.zeros((64, 64)), lotss_wcs((64, 64)), beam=6 * u.arcsec)
+    rotated = lotss_wcs((16, 16), pixel_scale=6 * u.arcsec)
+    rotated.wcs.pc = [[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]]
+    like = SurveyMosaic(np.zeros((16, 16)), rotated, beam=20 * u.arcsec)
+    with pytest.raises(IncompatibleResolutionError, match="not a finer version of the working"):
+        pixel_average(native, like)

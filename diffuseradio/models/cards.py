@@ -159,8 +159,8 @@ class ModelCard:
             _fail(self.name, "name", "use only letters, digits, '.', '_' and '-'")
         self._check_version()
         self._check_architecture()
-        self._check_io()
         self._check_resolution()
+        self._check_io()
         self._check_tiling()
         self._check_normalization()
         self._check_metadata()
@@ -223,6 +223,15 @@ class ModelCard:
                 _fail(
                     self.name, "input_channels", f"each must be a dict with a 'name': {channel!r}"
                 )
+        names = [channel["name"] for channel in self.input_channels]
+        if names not in (["tapered"], ["tapered", "native"]):
+            _fail(
+                self.name,
+                "input_channels",
+                f"expected the channels ['tapered'] or ['tapered', 'native'], got {names}",
+            )
+        if len(names) == 2:
+            self._check_native_channel(self.input_channels[1])
         in_channels = self.architecture_args.get(
             "in_channels", _default_arg(self.architecture, "in_channels")
         )
@@ -244,6 +253,28 @@ class ModelCard:
                 f"{len(self.classes)} classes do not match num_classes={self.num_outputs} "
                 "(use 1 output for 2 classes, else one per class)",
             )
+
+    def _check_native_channel(self, channel):
+        key = "input_channels.native.beam_arcsec"
+        _check_number(self.name, key, channel.get("beam_arcsec"))
+        if not 0 < channel["beam_arcsec"] < self.beam.major.to_value(u.arcsec):
+            _fail(
+                self.name,
+                key,
+                f"must be positive and finer than the working beam, got {channel['beam_arcsec']}",
+            )
+
+    @property
+    def native_beam(self):
+        """Beam of the native-resolution input channel (`radio_beam.Beam`), or None.
+
+        A model with a ``"native"`` channel sees, next to its working-beam
+        (``"tapered"``) image, the image at this finer beam averaged over
+        each working pixel (see :func:`diffuseradio.channels.model_input`).
+        """
+        if len(self.input_channels) < 2:
+            return None
+        return Beam(self.input_channels[1]["beam_arcsec"] * u.arcsec)
 
     def _check_resolution(self):
         if not isinstance(self.beam, Beam):

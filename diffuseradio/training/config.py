@@ -13,7 +13,10 @@ keys (see also :doc:`/training`):
 ``[grid]``
     ``beam_arcsec`` and ``pixel_scale_arcsec`` (the working grid),
     ``accepted_beam_arcsec`` (``[min, max]`` input beams), ``tile_size``,
-    ``tile_overlap``.
+    ``tile_overlap``, ``native_beam_arcsec`` (0: one input channel, the
+    image at the working beam; e.g. 6: a second channel, the same field at
+    this native beam averaged over the working pixels, see
+    :mod:`diffuseradio.channels`).
 ``[normalization]``
     ``name``, ``parameters`` (table), ``rms_box_beams``.
 ``[data]``
@@ -23,6 +26,8 @@ keys (see also :doc:`/training`):
     crops of one field; the cost stays one simulated field per
     ``tiles_per_field`` tiles),
     ``rms_ujy`` (``[min, max]`` noise per beam, drawn log-uniformly),
+    ``native_rms_ujy`` (the same for the native image, drawn independently),
+    ``native_oversample`` (native pixels per working pixel along each axis),
     ``beam_jitter_arcsec`` (``[min, max]`` beam of the simulated fields),
     ``blank_probability`` (fraction of tiles given a random blanked edge),
     ``seed``, ``validation_seed``, ``validation_fields``, ``population``
@@ -63,6 +68,9 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import astropy.units as u
+from radio_beam import Beam
+
 __all__ = ["TrainingConfig"]
 
 
@@ -85,6 +93,7 @@ class GridSection:
     accepted_beam_arcsec: list = field(default_factory=lambda: [4.0, 90.0])
     tile_size: int = 256
     tile_overlap: int = 48
+    native_beam_arcsec: float = 0.0
 
 
 @dataclass
@@ -100,6 +109,8 @@ class DataSection:
     tiles_per_field: int = 4
     fields_per_batch: int = 1
     rms_ujy: list = field(default_factory=lambda: [60.0, 200.0])
+    native_rms_ujy: list = field(default_factory=lambda: [50.0, 200.0])
+    native_oversample: int = 4
     beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
     blank_probability: float = 0.1
     seed: int = 1
@@ -208,6 +219,21 @@ class TrainingConfig:
     def to_dict(self):
         """Nested dictionaries of all settings (JSON/TOML-serialisable)."""
         return asdict(self)
+
+    @property
+    def input_channels(self):
+        """The model card's ``input_channels``: tapered, and native when configured."""
+        channels = [{"name": "tapered", "beam_arcsec": self.grid.beam_arcsec}]
+        if self.grid.native_beam_arcsec:
+            channels.append({"name": "native", "beam_arcsec": self.grid.native_beam_arcsec})
+        return channels
+
+    @property
+    def native_beam(self):
+        """Beam of the native input channel (`radio_beam.Beam`), or None."""
+        if not self.grid.native_beam_arcsec:
+            return None
+        return Beam(self.grid.native_beam_arcsec * u.arcsec)
 
     @property
     def num_outputs(self):

@@ -1,8 +1,8 @@
 """Training data: simulated fields made on the fly, or image/mask FITS pairs.
 
 Both datasets go through the same resolution matching
-(:func:`diffuseradio.resolution.to_working_grid`), normalisation
-(:func:`diffuseradio.normalization.network_input`) and tiling
+(:func:`diffuseradio.resolution.to_working_grid`), channel stacking and
+normalisation (:func:`diffuseradio.channels.stack_channels`) and tiling
 (:func:`diffuseradio.tiling.tile_slices`) as inference. Items are
 deterministic functions of their index, so a run is reproducible whatever
 the number of data-loader workers or processes, and resuming continues with
@@ -15,8 +15,8 @@ import torch
 from radio_beam import Beam
 from scipy import ndimage
 
+from ..channels import stack_channels
 from ..mosaic import SurveyMosaic
-from ..normalization import network_input
 from ..resolution import to_working_grid
 from ..simulate import SkySimulator
 from ..tiling import tile_slices
@@ -110,7 +110,8 @@ def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
     The beam and noise of each field are drawn from the configured jitter
-    ranges (``[data] beam_jitter_arcsec`` and ``rms_ujy``) with a generator
+    ranges (``[data] beam_jitter_arcsec`` and ``rms_ujy``, then
+    ``native_rms_ujy`` for a model with a native channel) with a generator
     seeded by ``(seed, index)``.
 
     Parameters
@@ -125,24 +126,36 @@ def simulated_field(config, seed, index, *, validation=False):
     Returns
     -------
     field : diffuseradio.simulate.SimulatedField
+        With its native image (``field.native``) when the model has a native
+        channel.
     image : numpy.ndarray
-        float32 normalised network input.
+        float32 ``(channels, ny, nx)`` normalised network input.
     """
     data = config.data
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
     beam = rng.uniform(*data.beam_jitter_arcsec) * u.arcsec
     rms = np.exp(rng.uniform(*np.log(data.rms_ujy))) * u.uJy / u.beam
+    native = {}
+    if config.native_beam is not None:
+        native = {
+            "native_beam": config.native_beam,
+            "native_rms": np.exp(rng.uniform(*np.log(data.native_rms_ujy))) * u.uJy / u.beam,
+            "native_oversample": data.native_oversample,
+        }
     simulator = SkySimulator(
         data.field_size,
         config.grid.pixel_scale_arcsec * u.arcsec,
         beam,
         rms,
         seed=seed,
+        **native,
         **(data.validation_settings if validation else data.population),
     )
     field = simulator.field(int(index))
-    image, _ = network_input(
+    image = stack_channels(
         field.mosaic,
+        field.native,
+        native_beam=config.native_beam,
         name=config.normalization.name,
         parameters=config.normalization.parameters,
         rms_box_beams=config.normalization.rms_box_beams,
@@ -209,10 +222,10 @@ class SimulatedTiles(torch.utils.data.Dataset):
         size = self.config.grid.tile_size
         image, labels, weights = self._field(self.field_index(index))
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 2)))
-        y0 = rng.integers(0, image.shape[0] - size + 1)
-        x0 = rng.integers(0, image.shape[1] - size + 1)
+        y0 = rng.integers(0, image.shape[-2] - size + 1)
+        x0 = rng.integers(0, image.shape[-1] - size + 1)
         window = (slice(y0, y0 + size), slice(x0, x0 + size))
-        tile, target = image[window].copy(), labels[window].copy()
+        tile, target = image[(slice(None), *window)].copy(), labels[window].copy()
         if rng.random() < data.blank_probability:
             _blank_edge(tile, target, rng)
         k, flip = int(rng.integers(4)), bool(rng.integers(2))
@@ -238,6 +251,11 @@ class FitsPairTiles(torch.utils.data.Dataset):
     """
 
     def __init__(self, config, pairs, *, seed=None):
+        if config.native_beam is not None:
+            raise ValueError(
+                "[data] fits_pairs trains one-channel models only; set [grid] "
+                "native_beam_arcsec = 0"
+            )
         self.config = config
         self.seed = config.data.seed if seed is None else int(seed)
         self.images, self.labels, self.weights, self.items = [], [], [], []
@@ -253,7 +271,7 @@ class FitsPairTiles(torch.utils.data.Dataset):
                 )
             )
             grid = config.grid
-            for window in tile_slices(image.shape, grid.tile_size, grid.tile_overlap):
+            for window in tile_slices(image.shape[-2:], grid.tile_size, grid.tile_overlap):
                 self.items.append((number, window))
 
     def _load(self, image_path, mask_path):
@@ -280,7 +298,7 @@ class FitsPairTiles(torch.utils.data.Dataset):
             shape_out=matched.shape,
             order="nearest-neighbor",
         )
-        image, _ = network_input(
+        image = stack_channels(
             matched,
             name=config.normalization.name,
             parameters=config.normalization.parameters,
@@ -296,15 +314,15 @@ class FitsPairTiles(torch.utils.data.Dataset):
         number, window = self.items[index]
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(int(index), 3)))
         k, flip = int(rng.integers(4)), bool(rng.integers(2))
-        tile = self.images[number][window]
+        tile = self.images[number][(slice(None), *window)]
         target = self.labels[number][window]
         return _item(tile, target, self.weights[number][window], k, flip)
 
 
 def _item(tile, target, weights, k, flip):
-    """``(image (1, H, W), labels (H, W), weights (H, W))`` tensors, rotated/flipped."""
+    """``(image (C, H, W), labels (H, W), weights (H, W))`` tensors, rotated/flipped."""
     return (
-        torch.from_numpy(dihedral(tile, k, flip)[None]),
+        torch.from_numpy(dihedral(tile, k, flip)),
         torch.from_numpy(dihedral(target, k, flip)),
         torch.from_numpy(dihedral(weights, k, flip)),
     )
@@ -312,10 +330,10 @@ def _item(tile, target, weights, k, flip):
 
 def _blank_edge(tile, target, rng):
     """Blank the part of a tile beyond a random straight edge (as mosaic borders)."""
-    size = tile.shape[0]
+    size = tile.shape[-1]
     angle = rng.uniform(0, 2 * np.pi)
     offset = rng.uniform(0.5, 0.9) * size / 2
     yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
     outside = xx * np.cos(angle) + yy * np.sin(angle) > offset
-    tile[outside] = 0.0  # what a blanked (NaN) pixel becomes after normalisation
+    tile[:, outside] = 0.0  # what a blanked (NaN) pixel becomes after normalisation
     target[outside] = 0

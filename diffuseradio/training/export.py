@@ -33,7 +33,8 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
         data_description = (
             f"simulated fields (diffuseradio.simulate.SkySimulator) of {data.field_size}^2 "
             f"pixels of {grid.pixel_scale_arcsec} arcsec, beam {data.beam_jitter_arcsec} "
-            f"arcsec, rms {data.rms_ujy} uJy/beam; population {data.population or 'default'}"
+            f"arcsec, rms {data.rms_ujy} uJy/beam{_native_description(config)}; "
+            f"population {data.population or 'default'}"
             if not data.fits_pairs
             else f"image/mask pairs: {[str(p[0]) for p in data.fits_pairs]}"
         )
@@ -41,8 +42,12 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
         name=model.name,
         version=model.version,
         architecture=model.architecture,
-        architecture_args={"in_channels": 1, "num_classes": config.num_outputs, **model.args},
-        input_channels=[{"name": "tapered", "beam_arcsec": grid.beam_arcsec}],
+        architecture_args={
+            "in_channels": len(config.input_channels),
+            "num_classes": config.num_outputs,
+            **model.args,
+        },
+        input_channels=config.input_channels,
         classes=list(model.classes),
         beam=Beam(grid.beam_arcsec * u.arcsec),
         pixel_scale=grid.pixel_scale_arcsec * u.arcsec,
@@ -73,6 +78,17 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
         license=model.license,
         citation=model.citation,
         description=model.description,
+    )
+
+
+def _native_description(config):
+    if config.native_beam is None:
+        return ""
+    data = config.data
+    return (
+        f", with the same sky at {config.grid.native_beam_arcsec} arcsec on "
+        f"{config.grid.pixel_scale_arcsec / data.native_oversample:g} arcsec pixels, rms "
+        f"{data.native_rms_ujy} uJy/beam"
     )
 
 

@@ -415,8 +415,35 @@ def _load_initial_weights(network, spec):
         state = load_file(path)
     else:
         state = load_model(spec, device="cpu", precision="fp32", progress=False).model.state_dict()
+    state = _inflate_input_channels(network, state)
     check_state(network, state, f"initial weights {spec}")
     network.load_state_dict(state)
+
+
+def _inflate_input_channels(network, state):
+    """Give weights trained on fewer input channels zero weights for the new ones.
+
+    A convolution whose weights differ from the network's only by having
+    fewer input channels (the first layer of a one-channel model, when a
+    native channel is added) gets the new channels' weights set to zero: the
+    network starts out computing exactly what the trained one did, and
+    learns to use the new channel.
+    """
+    expected = network.state_dict()
+    state = dict(state)
+    for key, tensor in state.items():
+        target = expected.get(key)
+        if (
+            target is not None
+            and tensor.ndim == 4
+            and tensor.shape[0] == target.shape[0]
+            and tensor.shape[2:] == target.shape[2:]
+            and tensor.shape[1] < target.shape[1]
+        ):
+            inflated = torch.zeros(target.shape, dtype=tensor.dtype)
+            inflated[:, : tensor.shape[1]] = tensor
+            state[key] = inflated
+    return state
 
 
 def _build_network(config):
@@ -427,7 +454,9 @@ def _build_network(config):
         raise ValueError(
             f"unknown architecture {config.model.architecture!r}; known: {known}"
         ) from None
-    return network_class(in_channels=1, num_classes=config.num_outputs, **config.model.args)
+    return network_class(
+        in_channels=len(config.input_channels), num_classes=config.num_outputs, **config.model.args
+    )
 
 
 def _state(network):

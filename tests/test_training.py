@@ -316,6 +316,43 @@ def test_fine_tuning_starts_from_a_model_card_or_a_runs_weights(tmp_path):
         Trainer(tiny_config(training__initial_weights=str(tmp_path / "missing.safetensors")))
 
 
+def test_a_native_channel_is_added_to_trained_one_channel_weights(tmp_path):
+    source = Trainer(tiny_config(), output_dir=tmp_path / "first")
+    card_path = export_model(source.network, source.config, tmp_path / "model")
+    two = Trainer(
+        tiny_config(grid__native_beam_arcsec=6.0, training__initial_weights=str(card_path))
+    )
+    first = "encoder.stem.0.weight"
+    assert two.network.state_dict()[first].shape[1] == 2
+    assert torch.equal(
+        two.network.state_dict()[first][:, 1],
+        torch.zeros_like(source.network.state_dict()[first][:, 0]),
+    )
+    # It starts out computing what the one-channel network did, whatever the native channel.
+    tapered = torch.randn(2, 1, 64, 64)
+    native = torch.randn(2, 1, 64, 64)
+    source.network.eval(), two.network.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            two.network(torch.cat([tapered, native], 1)), source.network(tapered)
+        )
+
+
+def test_simulated_fields_with_a_native_channel():
+    config = tiny_config(grid__native_beam_arcsec=6.0, data__native_rms_ujy=[80.0, 80.0])
+    field, image = simulated_field(config, 5, 0)
+    assert image.shape == (2, 128, 128)
+    assert field.native.shape == (512, 512) and field.native.beam.major == 6 * u.arcsec
+    assert field.native.rms.to_value(u.uJy / u.beam) == pytest.approx(80, rel=0.1)
+    # The tapered channel is the one a one-channel model gets from the same sky.
+    plain_field, plain = simulated_field(tiny_config(), 5, 0)
+    assert field.truth.sum() == plain_field.truth.sum()
+    tile, labels, _ = SimulatedTiles(config)[0]
+    assert tile.shape == (2, 64, 64) and labels.shape == (64, 64)
+    with pytest.raises(ValueError, match="fits_pairs trains one-channel models only"):
+        FitsPairTiles(config, [])
+
+
 def test_best_epoch_is_chosen_by_the_object_f1_score(tmp_path):
     record = {"val_completeness_snr_ge_8": 0.9, "val_purity": 0.6, "val_dice": 0.2}
     assert MONITORS["object_f1"](record) == pytest.approx(2 * 0.9 * 0.6 / 1.5)

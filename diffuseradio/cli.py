@@ -89,6 +89,16 @@ def _detect_parser(commands):
         metavar="ARCSEC",
         help="restoring beam FWHM for images whose header has none",
     )
+    parser.add_argument(
+        "--native",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="FITS",
+        help='for models with a native-resolution channel: the native image (e.g. LoTSS 6") '
+        "of each IMAGE, given once per IMAGE in the same order (without it, IMAGE must be "
+        "the native image itself)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(run=_run_detect)
@@ -132,12 +142,15 @@ def _run_detect(args):
         images.append(example_field_path())
     if not images:
         raise ValueError("give at least one IMAGE, or --example")
+    natives = args.native or [None] * len(images)
+    if len(natives) != len(images):
+        raise ValueError(f"give --native once per IMAGE: {len(natives)} for {len(images)}")
     args.output.mkdir(parents=True, exist_ok=True)
     detector = DiffuseDetector.from_pretrained(
         args.model, device=args.device, precision=args.precision
     )
     beam = None if args.beam is None else args.beam * u.arcsec
-    for path in images:
+    for path, native_path in zip(images, natives, strict=True):
         stem = mosaic_stem(path)
         targets = output_paths(args.output, stem)
         existing = [t for t in targets if t.exists()]
@@ -147,8 +160,10 @@ def _run_detect(args):
             mosaic = SurveyMosaic.read(path, beam=beam)
         except MissingBeamError as err:
             raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
+        native = None if native_path is None else SurveyMosaic.read(native_path)
         catalog = detector.detect(
             mosaic,
+            native=native,
             threshold=args.threshold,
             low_threshold=args.low_threshold,
             min_area_beams=args.min_area_beams,

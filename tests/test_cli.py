@@ -148,3 +148,32 @@ def test_train_and_export(tmp_path):
     assert card.exists()
     assert "train --config" in card.read_text()
     assert run("train", "--resume", tmp_path / "run", "--no-progress") == 0
+
+
+def test_detect_with_a_separate_native_image(real_data_path, tmp_path, capsys):
+    from diffuseradio import SurveyMosaic
+
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "cli-2res", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16, "native_beam_arcsec": 6.0},
+        }
+    )
+    network = UNet(in_channels=2, num_classes=1, **config.model.args)
+    card = export_model(network, config, tmp_path / "model")
+    native = real_data_path(*P218)
+    tapered = tmp_path / "in" / "P218_20arcsec.fits"
+    tapered.parent.mkdir()
+    SurveyMosaic.read(native).smooth_and_resample(20 * u.arcsec, 4.5 * u.arcsec).write(tapered)
+    out = tmp_path / "out"
+    assert run("detect", tapered, "-o", out, "--model", card, "--no-progress") == 2
+    assert "needs the image at native resolution" in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []
+    both = ["--native", native, "--native", native]
+    assert run("detect", tapered, "-o", out, "--model", card, *both) == 2
+    assert "give --native once per IMAGE: 2 for 1" in capsys.readouterr().err
+    args = ["-o", out, "--model", card, "--no-progress", "--native", native]
+    assert run("detect", tapered, *args) == 0
+    with fits.open(out / "P218_20arcsec.mask.fits") as mask:
+        assert mask[0].data.shape == SurveyMosaic.read(tapered).shape
+    assert run("detect", native, "-o", tmp_path / "out6", "--model", card, "--no-progress") == 0

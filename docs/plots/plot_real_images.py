@@ -19,7 +19,11 @@ import matplotlib
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from diffuseradio import DiffuseDetector, SurveyMosaic  # noqa: E402
+from diffuseradio import (  # noqa: E402
+    DiffuseDetector,
+    IncompatibleResolutionError,
+    SurveyMosaic,
+)
 from diffuseradio.examples import example_field_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,20 +93,25 @@ IMAGES = [
 
 
 def run(detector, label, mosaic, note, slug):
+    name = detector.card.name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty catalogues warn
-        catalog = detector.detect(mosaic)
+        try:
+            catalog = detector.detect(mosaic)
+        except IncompatibleResolutionError:
+            print(f"| {label} | {note} | {name} | refused: beam too coarse for it | | | |")
+            return
         table = catalog.table
     ax = catalog.plot()
-    ax.set_title(f"{label}\n{detector.card.name}: {len(table)} detections", fontsize=9)
-    path = STATIC / f"real_{slug}_{detector.card.architecture}.png"
+    ax.set_title(f"{label}\n{name}: {len(table)} detections", fontsize=9)
+    path = STATIC / f"real_{slug}_{name.removeprefix('lotss-diffuse-')}.png"
     ax.figure.savefig(path, dpi=70, bbox_inches="tight")
     plt.close(ax.figure)
     flux = ", ".join(f"{s.to_value(u.mJy):.1f}" for s in table["flux_density"][:4])
     size = ", ".join(f"{s.to_value(u.arcmin):.1f}" for s in table["largest_angular_size"][:4])
     peak = ", ".join(f"{p:.2f}" for p in table["peak_probability"][:4])
     print(
-        f"| {label} | {note} | {detector.card.name} | {len(table)} | {flux} | {size} | {peak} |",
+        f"| {label} | {note} | {name} | {len(table)} | {flux} | {size} | {peak} |",
         flush=True,
     )
 

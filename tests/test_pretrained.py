@@ -18,9 +18,20 @@ RXCJ1825 = (
 )
 
 
+B1315 = ("lotss_dr2_B1315+415_radiogalaxy", "LoTSS_DR2_B1315+415_P198+42_cutout.fits")
+
+
 @pytest.fixture(scope="module")
-def detector():
+def default_detector():
     return DiffuseDetector.from_pretrained(device="cpu")
+
+
+@pytest.fixture(scope="module", params=["default", "lotss-diffuse-unet-2res"])
+def detector(request, default_detector):
+    """Each bundled model that takes 6" images: the default one and the two-resolution one."""
+    if request.param == "default":
+        return default_detector
+    return DiffuseDetector.from_pretrained(request.param, device="cpu")
 
 
 def noise_field(shape=(800, 800), rms=80e-6, seed=0):
@@ -88,18 +99,25 @@ def test_pure_noise_gives_no_detection(detector):
         assert len(catalog) == 0
 
 
-def test_real_a2744_halo(detector, real_data_path):
+def test_real_radio_galaxy_not_taken_for_diffuse_emission(detector, real_data_path):
+    """B1315+415, a radio galaxy with extended lobes in LoTSS-DR2 at 6"."""
+    mosaic = SurveyMosaic.read(real_data_path(*B1315))
+    with pytest.warns(match="no diffuse emission"):
+        assert len(detector.detect(mosaic)) == 0
+
+
+def test_real_a2744_halo(default_detector, real_data_path):
     mosaic = SurveyMosaic.read(real_data_path(*A2744))
-    catalog = detector.detect(mosaic)
+    catalog = default_detector.detect(mosaic)
     halo = SkyCoord("00h14m20s", "-30d23m00s")
     found = catalog.table[catalog.table["sky_centroid"].separation(halo) < 3 * u.arcmin]
     assert len(found) >= 1
 
 
-def test_real_rxcj1825_halo(detector, real_data_path):
+def test_real_rxcj1825_halo(default_detector, real_data_path):
     """The giant halo (about 15' across) covers the cluster centre."""
     mosaic = SurveyMosaic.read(real_data_path(*RXCJ1825))
-    catalog = detector.detect(mosaic)
+    catalog = default_detector.detect(mosaic)
     centre = SkyCoord(276.34, 30.44, unit="deg")  # PSZ2 G058.29+18.55
     row = detection_at(catalog, mosaic, centre)
     assert row is not None, "no detection covers the cluster centre"

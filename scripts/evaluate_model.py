@@ -17,12 +17,19 @@ areas, and the operating point
 *validation* seed to choose the card's operating point, then report on the
 test seed.
 
+``--zero-native`` also evaluates, for each model with a native-resolution
+channel, a copy whose first-layer weights on that channel are zero (a
+network blind to the native image): how much of its performance the
+channel gives.
+
 Usage::
 
     python scripts/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
 """
 
 import argparse
+import copy
+import dataclasses
 import json
 import math
 import warnings
@@ -77,6 +84,16 @@ def operating_points(card, sweep):
         for low in sorted({t, *np.round(np.arange(0.1, t, 0.2), 2)}, reverse=True)
         for a in (4.0, 8.0, 16.0)
     ]
+
+
+def blind_to_native(detector):
+    """A copy of a two-channel detector whose first layer ignores the native channel."""
+    model = copy.deepcopy(detector.model)
+    first = next(p for p in model.parameters() if p.ndim == 4)  # the first convolution
+    with torch.no_grad():
+        first[:, 1] = 0
+    card = dataclasses.replace(detector.card, version=f"{detector.card.version}+zeronative")
+    return DiffuseDetector(model, card, device=detector.device, precision=detector.precision)
 
 
 def check_same_grid(detectors):
@@ -152,11 +169,18 @@ def main():
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
     parser.add_argument(
+        "--zero-native",
+        action="store_true",
+        help="also evaluate each two-channel model with its native-channel weights zeroed",
+    )
+    parser.add_argument(
         "--json-dir", default=None, help="write each model's summary (no sweep) to DIR/NAME.json"
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     detectors = [DiffuseDetector.from_pretrained(card, device="cpu") for card in args.cards]
+    if args.zero_native:
+        detectors += [blind_to_native(d) for d in detectors if d.card.native_beam is not None]
     check_same_grid(detectors)
     points = {d.card.identifier: operating_points(d.card, args.sweep) for d in detectors}
     counts = {name: {p: ObjectCounts() for p in pts} for name, pts in points.items()}

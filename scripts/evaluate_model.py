@@ -17,6 +17,13 @@ areas, and the operating point
 *validation* seed to choose the card's operating point, then report on the
 test seed.
 
+``--from-native`` gives every model the field's native-resolution image
+alone (as a user with only a 6" mosaic would: the tapered channel, or the
+one-channel models' input, is then that image convolved to the working
+beam) and averages the probabilities back onto the working grid to count
+objects; by default a two-channel model gets the simulated tapered image
+and the native one, and a one-channel model the tapered image.
+
 ``--zero-native`` also evaluates, for each model with a native-resolution
 channel, a copy whose first-layer weights on that channel are zero (a
 network blind to the native image): how much of its performance the
@@ -38,7 +45,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffuseradio import DiffuseDetector
+from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.resolution import pixel_average
 from diffuseradio.segmentation import segment
 from diffuseradio.training import (
     OPERATING_THRESHOLDS,
@@ -94,6 +102,17 @@ def blind_to_native(detector):
         first[:, 1] = 0
     card = dataclasses.replace(detector.card, version=f"{detector.card.version}+zeronative")
     return DiffuseDetector(model, card, device=detector.device, precision=detector.precision)
+
+
+def probability_on_working_grid(detector, field, *, from_native, augment):
+    """The detector's probability of diffuse emission on the field's working grid."""
+    if from_native:
+        native = field.native
+        probability = detector.predict(native, augment=augment)
+        on_native = SurveyMosaic(probability, native.wcs, beam=native.beam)
+        return pixel_average(on_native, field.mosaic).data
+    native = None if detector.card.native_beam is None else field.native
+    return detector.predict(field.mosaic, native=native, augment=augment)
 
 
 def check_same_grid(detectors):
@@ -169,6 +188,11 @@ def main():
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
     parser.add_argument(
+        "--from-native",
+        action="store_true",
+        help="give every model the native-resolution image alone",
+    )
+    parser.add_argument(
         "--zero-native",
         action="store_true",
         help="also evaluate each two-channel model with its native-channel weights zeroed",
@@ -179,6 +203,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     detectors = [DiffuseDetector.from_pretrained(card, device="cpu") for card in args.cards]
+    if args.from_native and all(d.card.native_beam is None for d in detectors):
+        parser.error("--from-native needs a model with a native channel (it sets the native image)")
     if args.zero_native:
         detectors += [blind_to_native(d) for d in detectors if d.card.native_beam is not None]
     check_same_grid(detectors)
@@ -188,8 +214,9 @@ def main():
         beam_pixels = field.mosaic.beam_area_pixels
         for detector in detectors:
             name = detector.card.identifier
-            native = None if detector.card.native_beam is None else field.native
-            probability = detector.predict(field.mosaic, native=native, augment=not args.no_augment)
+            probability = probability_on_working_grid(
+                detector, field, from_native=args.from_native, augment=not args.no_augment
+            )
             for threshold, low, area in points[name]:
                 labels = segment(
                     probability, threshold, min_area=area * beam_pixels, low_threshold=low

@@ -419,6 +419,15 @@ def _survey_parser(commands):
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     parser.add_argument(
+        "--native",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="FITS",
+        help="for models with a native-resolution channel: the native image of each MOSAIC, "
+        "given once per MOSAIC in the same order",
+    )
+    parser.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
@@ -467,6 +476,7 @@ def _run_survey(args):
     result = run_survey(
         args.mosaics,
         args.output,
+        natives=args.native,
         model=args.model,
         client=args.scheduler,
         n_workers=args.workers,

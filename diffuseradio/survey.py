@@ -235,6 +235,7 @@ def run_survey(
     paths,
     outdir,
     *,
+    natives=None,
     model=None,
     client=None,
     n_workers=None,
@@ -277,6 +278,12 @@ def run_survey(
         Mosaic FITS files, with distinct stems (:func:`mosaic_stem`).
     outdir : str or os.PathLike
         Output folder (created if needed).
+    natives : sequence of str or os.PathLike, optional
+        For a model with a native-resolution channel: the native image of
+        each mosaic, in the same order (e.g. the LoTSS 6" mosaic of each 20"
+        one; see :func:`~diffuseradio.channels.model_input`). Without them
+        such a model needs native-resolution mosaics. A mosaic is redone
+        when its native image changes.
     model : str or os.PathLike, optional
         Model for :meth:`~diffuseradio.DiffuseDetector.from_pretrained`
         (default model when omitted). Local files must be readable by the
@@ -338,6 +345,7 @@ def run_survey(
     """
     _distributed()  # fail before any work when it is missing
     mosaics = _input_mosaics(paths)
+    native_paths = _input_natives(natives, mosaics)
     _check_settings(client, n_workers, threads_per_worker, batch_size)
     match_radius = _angle(match_radius, "match_radius")
     crossmatch_radius = _angle(crossmatch_radius, "crossmatch_radius")
@@ -357,7 +365,11 @@ def run_survey(
     settings = job.settings(card)
     outdir.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest(outdir)
-    todo = {s: p for s, p in mosaics.items() if not manifest.is_done(s, p, settings)}
+    todo = {
+        s: (p, native_paths[s])
+        for s, p in mosaics.items()
+        if not manifest.is_done(s, p, native_paths[s], settings)
+    }
     if len(todo) < len(mosaics):
         log.info(
             "%d of %d mosaics were done by an earlier run", len(mosaics) - len(todo), len(mosaics)
@@ -398,6 +410,20 @@ def _input_mosaics(paths):
     if "survey" in stems:
         raise ValueError("a mosaic named 'survey' would overwrite the survey catalogue; rename it")
     return dict(zip(stems, paths))
+
+
+def _input_natives(natives, mosaics):
+    """``{stem: absolute path or None}``: the native image of each mosaic, if any."""
+    if natives is None:
+        return dict.fromkeys(mosaics)
+    natives = [natives] if isinstance(natives, (str, os.PathLike)) else list(natives)
+    if len(natives) != len(mosaics):
+        raise ValueError(f"give one native image per mosaic: {len(natives)} for {len(mosaics)}")
+    natives = [Path(p).absolute() for p in natives]
+    missing = [p for p in natives if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no such native image: {missing[0]}")
+    return dict(zip(mosaics, natives))
 
 
 def _check_settings(client, n_workers, threads_per_worker, batch_size):
@@ -456,14 +482,15 @@ class _Manifest:
         text = json.dumps({**self.FORMAT, "mosaics": self.records}, indent=1, sort_keys=True)
         atomic_write(self.path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
-    def is_done(self, stem, path, settings):
-        """Whether the record proves the mosaic done, with these settings, outputs intact."""
+    def is_done(self, stem, path, native, settings):
+        """Whether the record shows the mosaic done with these inputs and settings, intact."""
         record = self.records.get(stem)
         if record is None or record["status"] != "done":
             return False
         expected = {p.name for p in output_paths(self.outdir, stem, plot=False)}
         return (
             record["input"] == _file_state(path)
+            and record.get("native_input") == (None if native is None else _file_state(native))
             and record["settings"] == settings
             and set(record["outputs"]) == expected
             and all(
@@ -538,8 +565,8 @@ def _run_tasks(client, todo, job, settings, manifest, progress):
     for stem in todo:
         _remove_scratch(job.outdir, stem)
     futures = {
-        client.submit(_process_mosaic, path, stem, job, pure=False): stem
-        for stem, path in todo.items()
+        client.submit(_process_mosaic, path, native, stem, job, pure=False): stem
+        for stem, (path, native) in todo.items()
     }
     failed = 0
     try:
@@ -550,7 +577,7 @@ def _run_tasks(client, todo, job, settings, manifest, progress):
                 # Let go of the result, or losing the worker that holds it
                 # would make the scheduler run this mosaic again.
                 future.release()
-                manifest.add(_record(stem, todo[stem], settings, outcome))
+                manifest.add(_record(stem, *todo[stem], settings, outcome))
                 if outcome["status"] == "failed":
                     failed += 1
                     log.warning("%s failed: %s", stem, outcome["reason"])
@@ -574,11 +601,13 @@ def _result_of(future):
         return _outcome("failed", None, reason=_reason(err))
 
 
-def _record(stem, path, settings, outcome):
+def _record(stem, path, native, settings, outcome):
     return {
         "stem": stem,
         "path": str(path),
         "input": _file_state(path),
+        "native": None if native is None else str(native),
+        "native_input": None if native is None else _file_state(native),
         "settings": settings,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         **outcome,
@@ -604,7 +633,7 @@ def _reason(err):
 # -------------------------------------------------------- on the workers
 
 
-def _process_mosaic(path, stem, job):
+def _process_mosaic(path, native, stem, job):
     """One mosaic, on a worker: detect, write the outputs, say what happened."""
     start = time.perf_counter()
     try:
@@ -612,6 +641,7 @@ def _process_mosaic(path, stem, job):
         mosaic = SurveyMosaic.read(path)
         catalog = detector.detect(
             mosaic,
+            native=None if native is None else SurveyMosaic.read(native),
             threshold=job.threshold,
             low_threshold=job.low_threshold,
             min_area_beams=job.min_area_beams,

@@ -356,3 +356,40 @@ def test_cli_survey_on_a_local_cluster(mosaics, model_card, tmp_path, capsys):
     assert status == 0
     assert "1 of 1 mosaics done, 0 failed" in capsys.readouterr().out
     assert len(QTable.read(tmp_path / "survey.summary.ecsv")) == 1
+
+
+def test_two_channel_model_with_native_images(client, tmp_path):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {
+                "name": "survey-2res",
+                "args": {"depth": 2, "base_width": 4, "norm": "group"},
+            },
+            "grid": {"tile_size": 64, "tile_overlap": 16, "native_beam_arcsec": 6.0},
+        }
+    )
+    torch.manual_seed(0)
+    card = export_model(UNet(in_channels=2, num_classes=1, **config.model.args), config, tmp_path)
+    field = SkySimulator(
+        96, 6 * u.arcsec, 20 * u.arcsec, 100 * u.uJy / u.beam, seed=5, native_beam=6 * u.arcsec
+    ).field(0)
+    tapered, native = tmp_path / "T0.fits", tmp_path / "T0-6arcsec.fits"
+    field.mosaic.write(tapered)
+    field.native.write(native)
+    out = tmp_path / "out"
+    alone = run_survey(tapered, out, model=card, client=client, **SETTINGS)
+    assert alone.failed == ["T0"]
+    assert "needs the image at native resolution" in alone.summary["reason"][0]
+    result = run_survey(tapered, out, natives=[native], model=card, client=client, **SETTINGS)
+    assert result.failed == [] and not result.summary["resumed"][0]
+    manifest = json.loads((out / "survey.manifest.json").read_text())["mosaics"]["T0"]
+    assert manifest["native"] == str(native)
+    again = run_survey(tapered, out, natives=[native], model=card, client=client, **SETTINGS)
+    assert again.summary["resumed"][0]
+    field.native.write(native, overwrite=True)  # a new native image: done again
+    redone = run_survey(tapered, out, natives=[native], model=card, client=client, **SETTINGS)
+    assert not redone.summary["resumed"][0] and redone.failed == []
+    with pytest.raises(ValueError, match="one native image per mosaic: 2 for 1"):
+        run_survey(tapered, out, natives=[native, native], model=card, client=client)
+    with pytest.raises(FileNotFoundError, match="no such native image"):
+        run_survey(tapered, out, natives=[tmp_path / "missing.fits"], model=card, client=client)

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from diffuseradio import DiffuseDetector
+from diffuseradio.channels import stack_channels
 from diffuseradio.exceptions import ModelError
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (
@@ -351,6 +352,18 @@ def test_simulated_fields_with_a_native_channel():
     assert tile.shape == (2, 64, 64) and labels.shape == (64, 64)
     with pytest.raises(ValueError, match="fits_pairs trains one-channel models only"):
         FitsPairTiles(config, [])
+
+
+def test_tapered_channel_made_from_the_native_image_as_the_detector_does():
+    config = tiny_config(grid__native_beam_arcsec=6.0, data__derived_tapered_fraction=1.0)
+    field, image = simulated_field(config, 5, 0)
+    tapered = field.native.smooth_and_resample(20 * u.arcsec, 6 * u.arcsec)
+    expected = stack_channels(tapered, field.native, native_beam=config.native_beam)
+    np.testing.assert_array_equal(image, expected)
+    # Validation fields keep the simulated tapered image (with its own noise).
+    _, validation = simulated_field(config, 5, 0, validation=True)
+    plain = tiny_config(grid__native_beam_arcsec=6.0)
+    np.testing.assert_array_equal(validation, simulated_field(plain, 5, 0, validation=True)[1])
 
 
 def test_best_epoch_is_chosen_by_the_object_f1_score(tmp_path):

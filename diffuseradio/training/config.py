@@ -28,6 +28,10 @@ keys (see also :doc:`/training`):
     ``rms_ujy`` (``[min, max]`` noise per beam, drawn log-uniformly),
     ``native_rms_ujy`` (the same for the native image, drawn independently),
     ``native_oversample`` (native pixels per working pixel along each axis),
+    ``derived_tapered_fraction`` (fraction of the training fields whose
+    tapered channel is their native image convolved to the working beam, as
+    the detector makes it from a native image alone, instead of the
+    simulated tapered image with its own noise),
     ``beam_jitter_arcsec`` (``[min, max]`` beam of the simulated fields),
     ``blank_probability`` (fraction of tiles given a random blanked edge),
     ``seed``, ``validation_seed``, ``validation_fields``, ``population``
@@ -111,6 +115,7 @@ class DataSection:
     rms_ujy: list = field(default_factory=lambda: [60.0, 200.0])
     native_rms_ujy: list = field(default_factory=lambda: [50.0, 200.0])
     native_oversample: int = 4
+    derived_tapered_fraction: float = 0.0
     beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
     blank_probability: float = 0.1
     seed: int = 1

@@ -112,7 +112,9 @@ def simulated_field(config, seed, index, *, validation=False):
     The beam and noise of each field are drawn from the configured jitter
     ranges (``[data] beam_jitter_arcsec`` and ``rms_ujy``, then
     ``native_rms_ujy`` for a model with a native channel) with a generator
-    seeded by ``(seed, index)``.
+    seeded by ``(seed, index)``, and so is whether a training field's
+    tapered channel is made from its native image
+    (``derived_tapered_fraction``; never for validation fields).
 
     Parameters
     ----------
@@ -135,13 +137,15 @@ def simulated_field(config, seed, index, *, validation=False):
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
     beam = rng.uniform(*data.beam_jitter_arcsec) * u.arcsec
     rms = np.exp(rng.uniform(*np.log(data.rms_ujy))) * u.uJy / u.beam
-    native = {}
+    native, derived = {}, False
     if config.native_beam is not None:
         native = {
             "native_beam": config.native_beam,
             "native_rms": np.exp(rng.uniform(*np.log(data.native_rms_ujy))) * u.uJy / u.beam,
             "native_oversample": data.native_oversample,
         }
+        if data.derived_tapered_fraction and not validation:
+            derived = rng.random() < data.derived_tapered_fraction
     simulator = SkySimulator(
         data.field_size,
         config.grid.pixel_scale_arcsec * u.arcsec,
@@ -152,8 +156,13 @@ def simulated_field(config, seed, index, *, validation=False):
         **(data.validation_settings if validation else data.population),
     )
     field = simulator.field(int(index))
+    tapered = field.mosaic
+    if derived:  # as the detector makes it from the native image alone
+        tapered = field.native.smooth_and_resample(
+            config.grid.beam_arcsec * u.arcsec, config.grid.pixel_scale_arcsec * u.arcsec
+        )
     image = stack_channels(
-        field.mosaic,
+        tapered,
         field.native,
         native_beam=config.native_beam,
         name=config.normalization.name,

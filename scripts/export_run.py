@@ -1,15 +1,17 @@
 """Export the best epoch of a training run as a bundled registry model.
 
-Loads ``RUN/best.safetensors`` into the network of ``RUN/checkpoint.json``'s
-configuration and writes weights + model card with
+Loads ``RUN/best.safetensors`` (with ``--last``: the weights of the last
+epoch in ``RUN/checkpoint.safetensors``, their moving average when the run
+kept one) into the network of ``RUN/checkpoint.json``'s configuration and
+writes weights + model card with
 :func:`diffuseradio.training.export_model`, recording the training command,
-the validation metrics of the best epoch (the last one the run marked best),
+the validation metrics of that epoch,
 and (optionally) test-set metrics from ``scripts/evaluate_model.py`` and a
 chosen operating point (seed and growth thresholds, smallest area).
 
 Usage::
 
-    python scripts/export_run.py RUN OUTDIR [--threshold P] [--low-threshold P]
+    python scripts/export_run.py RUN OUTDIR [--last] [--threshold P] [--low-threshold P]
         [--min-area-beams A] [--test-metrics FILE.json]
         [--command "diffuseradio train ..."] [--notes "..."]
 """
@@ -24,10 +26,18 @@ from diffuseradio.models import build_network
 from diffuseradio.training import TrainingConfig, export_model, model_card
 
 
+def last_weights(checkpoint):
+    """The network weights of a checkpoint: the moving average when there is one."""
+    tensors = load_file(checkpoint)
+    prefix = "ema.module." if any(k.startswith("ema.module.") for k in tensors) else "model."
+    return {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("outdir", type=Path)
+    parser.add_argument("--last", action="store_true", help="the last epoch, not the best")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--low-threshold", type=float, default=None)
     parser.add_argument("--min-area-beams", type=float, default=None)
@@ -44,9 +54,13 @@ def main():
     if args.min_area_beams is not None:
         config.training.min_area_beams = args.min_area_beams
     network = build_network(model_card(config))
-    network.load_state_dict(load_file(args.run / "best.safetensors"))
-    best = [record for record in state["history"] if record.get("best")][-1]
-    metrics = {f"validation_{k}": v for k, v in best.items() if k != "best"}
+    if args.last:
+        network.load_state_dict(last_weights(args.run / "checkpoint.safetensors"))
+        chosen = state["history"][-1]
+    else:
+        network.load_state_dict(load_file(args.run / "best.safetensors"))
+        chosen = [record for record in state["history"] if record.get("best")][-1]
+    metrics = {f"validation_{k}": v for k, v in chosen.items() if k != "best"}
     if args.test_metrics:
         metrics.update(
             {f"test_{k}": v for k, v in json.loads(args.test_metrics.read_text()).items()}

@@ -89,19 +89,23 @@ def _detect_parser(commands):
         metavar="ARCSEC",
         help="restoring beam FWHM for images whose header has none",
     )
+    _add_native_argument(parser, "IMAGE")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.set_defaults(run=_run_detect)
+
+
+def _add_native_argument(parser, image):
     parser.add_argument(
         "--native",
         action="append",
         type=Path,
         default=None,
         metavar="FITS",
-        help='for models with a native-resolution channel: the native image (e.g. LoTSS 6") '
-        "of each IMAGE, given once per IMAGE in the same order (without it, IMAGE must be "
-        "the native image itself)",
+        help=f'for models with a native-resolution channel: the native image (e.g. LoTSS 6") '
+        f"of each {image}, given once per {image} in the same order (without it, {image} must "
+        "be the native image itself)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.set_defaults(run=_run_detect)
 
 
 def _add_operating_point_arguments(parser):
@@ -418,15 +422,7 @@ def _survey_parser(commands):
     parser.add_argument("mosaics", nargs="+", type=Path, metavar="MOSAIC", help="FITS images")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
-    parser.add_argument(
-        "--native",
-        action="append",
-        type=Path,
-        default=None,
-        metavar="FITS",
-        help="for models with a native-resolution channel: the native image of each MOSAIC, "
-        "given once per MOSAIC in the same order",
-    )
+    _add_native_argument(parser, "MOSAIC")
     parser.add_argument(
         "--scheduler",
         default=None,

@@ -29,6 +29,12 @@ channel, a copy whose first-layer weights on that channel are zero (a
 network blind to the native image): how much of its performance the
 channel gives.
 
+``--objects DIR`` writes, for each model, one row per counted object (the
+detectable diffuse sources and the radio galaxies) with its simulated
+properties, the highest probability the model gives inside its region and
+the fraction of the region detected at the card's operating point, to
+``DIR/NAME-VERSION.ecsv``: which sources a model misses and why.
+
 Usage::
 
     python scripts/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
@@ -44,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from astropy.table import Table, vstack
+from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.resolution import pixel_average
@@ -54,6 +62,7 @@ from diffuseradio.training import (
     ObjectCounts,
     TrainingConfig,
     object_counts,
+    object_coverage,
     operating_point,
     simulated_field,
 )
@@ -113,6 +122,39 @@ def probability_on_working_grid(detector, field, *, from_native, augment):
         return pixel_average(on_native, field.mosaic).data
     native = None if detector.card.native_beam is None else field.native
     return detector.predict(field.mosaic, native=native, augment=augment)
+
+
+OBJECT_COLUMNS = (
+    "id",
+    "kind",
+    "class_id",
+    "n_beams",
+    "size",
+    "flux_density",
+    "peak_snr",
+    "mean_snr",
+    "integrated_snr",
+)
+
+
+def object_table(field, index, probability, labels):
+    """The counted objects of a field with what the model made of them.
+
+    One row per detectable diffuse source and per radio galaxy, with the
+    field ``index``, the highest ``probability`` inside the object's region
+    (``max_probability``) and the fraction of the region inside the
+    detections ``labels`` (``coverage``; found, or taken for diffuse, from
+    0.2).
+    """
+    objects = field.objects
+    coverage = object_coverage(labels, field)
+    counted = ~np.isnan(coverage) & ((objects["class_id"] == 0) | objects["detectable"])
+    rows = Table(objects[counted][list(OBJECT_COLUMNS)])
+    rows.add_column(np.full(len(rows), index), name="field", index=0)
+    ids = np.asarray(rows["id"])
+    rows["max_probability"] = ndimage.maximum(probability, field.instances, ids) if len(ids) else []
+    rows["coverage"] = coverage[counted]
+    return rows
 
 
 def check_same_grid(detectors):
@@ -200,6 +242,12 @@ def main():
     parser.add_argument(
         "--json-dir", default=None, help="write each model's summary (no sweep) to DIR/NAME.json"
     )
+    parser.add_argument(
+        "--objects",
+        default=None,
+        metavar="DIR",
+        help="write each model's per-object table (no sweep) to DIR/NAME-VERSION.ecsv",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     detectors = [DiffuseDetector.from_pretrained(card, device="cpu") for card in args.cards]
@@ -209,8 +257,12 @@ def main():
         detectors += [blind_to_native(d) for d in detectors if d.card.native_beam is not None]
     check_same_grid(detectors)
     points = {d.card.identifier: operating_points(d.card, args.sweep) for d in detectors}
+    if args.objects and args.sweep:
+        parser.error("--objects needs the cards' operating points (no --sweep)")
     counts = {name: {p: ObjectCounts() for p in pts} for name, pts in points.items()}
-    for field in test_fields([d.card for d in detectors], args.seed, args.fields):
+    tables = {name: [] for name in points}
+    fields = test_fields([d.card for d in detectors], args.seed, args.fields)
+    for index, field in enumerate(fields):
         beam_pixels = field.mosaic.beam_area_pixels
         for detector in detectors:
             name = detector.card.identifier
@@ -222,6 +274,8 @@ def main():
                     probability, threshold, min_area=area * beam_pixels, low_threshold=low
                 )
                 counts[name][threshold, low, area] += object_counts(labels, field)
+            if args.objects:
+                tables[name].append(object_table(field, index, probability, labels))
     summaries = {}
     for detector in detectors:
         card = detector.card
@@ -244,6 +298,10 @@ def main():
                 Path(args.json_dir).mkdir(parents=True, exist_ok=True)
                 path = Path(args.json_dir) / f"{card.name}-{card.version}.json"
                 path.write_text(json.dumps(summary, indent=1))
+            if args.objects:
+                Path(args.objects).mkdir(parents=True, exist_ok=True)
+                path = Path(args.objects) / f"{card.name}-{card.version}.ecsv"
+                vstack(tables[name]).write(path, overwrite=True)
     if summaries:
         print(f"\nside by side (size bins in working beams: {SIZE_BINS})")
         print_comparison(summaries)

@@ -24,6 +24,7 @@ __all__ = [
     "pixel_counts",
     "pixel_scores",
     "ObjectCounts",
+    "object_coverage",
     "object_counts",
     "SNR_BINS",
     "SIZE_BINS",
@@ -226,6 +227,42 @@ class ObjectCounts:
         return result
 
 
+def object_coverage(segmentation, field):
+    """Fraction of each object's region that lies inside detections.
+
+    Parameters
+    ----------
+    segmentation : numpy.ndarray
+        int labels of the detections on the field's grid (0 = none).
+    field : diffuseradio.simulate.SimulatedField
+        Needs ``truth``, ``objects`` and ``instances``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float, one value per row of ``field.objects`` (a radio galaxy's
+        region without the pixels of diffuse truth); NaN for an object
+        without region pixels.
+    """
+    detected = segmentation > 0
+    instances = np.where(field.truth > 0, 0, field.instances)
+    n_ids = int(field.instances.max()) + 1
+    diffuse_sizes = np.bincount(field.instances.ravel(), minlength=n_ids)
+    diffuse_hits = np.bincount(field.instances[detected], minlength=n_ids)
+    other_sizes = np.bincount(instances.ravel(), minlength=n_ids)
+    other_hits = np.bincount(instances[detected], minlength=n_ids)
+    fractions = np.full(len(field.objects), np.nan)
+    for index, row in enumerate(field.objects):
+        ident = int(row["id"])
+        if ident >= n_ids or ident == 0:
+            continue
+        diffuse = row["class_id"] > 0
+        size = (diffuse_sizes if diffuse else other_sizes)[ident]
+        if size:
+            fractions[index] = (diffuse_hits if diffuse else other_hits)[ident] / size
+    return fractions
+
+
 def object_counts(segmentation, field, *, coverage=0.2):
     """Count found objects, true detections and radio galaxies taken for diffuse.
 
@@ -242,15 +279,10 @@ def object_counts(segmentation, field, *, coverage=0.2):
     -------
     ObjectCounts
     """
-    detected = segmentation > 0
-    diffuse_truth = field.truth > 0
-    instances = field.instances
     counts = ObjectCounts()
-    sizes = np.bincount(instances.ravel(), minlength=int(instances.max()) + 1)
-    hits = np.bincount(instances[detected], minlength=sizes.size)
-    for row in field.objects:
-        ident = int(row["id"])
-        if ident >= sizes.size or sizes[ident] == 0:
+    fractions = object_coverage(segmentation, field)
+    for row, fraction in zip(field.objects, fractions):
+        if np.isnan(fraction):
             continue
         if row["class_id"] > 0:
             if not row["detectable"]:
@@ -261,20 +293,17 @@ def object_counts(segmentation, field, *, coverage=0.2):
                 _bin(SIZE_BINS, row["n_beams"]),
             )
             counts.total[key] = counts.total.get(key, 0) + 1
-            if hits[ident] >= coverage * sizes[ident]:
+            if fraction >= coverage:
                 counts.found[key] = counts.found.get(key, 0) + 1
         else:
-            region = (instances == ident) & ~diffuse_truth
-            n_region = region.sum()
-            if n_region == 0:
-                continue
             counts.radio_galaxies += 1
-            if (region & detected).sum() >= coverage * n_region:
+            if fraction >= coverage:
                 counts.radio_galaxies_as_diffuse += 1
-    labels = segmentation[segmentation > 0]
+    detected = segmentation > 0
+    labels = segmentation[detected]
     if labels.size:
         area = np.bincount(labels)
-        on_truth = np.bincount(segmentation[detected & diffuse_truth], minlength=area.size)
+        on_truth = np.bincount(segmentation[detected & (field.truth > 0)], minlength=area.size)
         present = area > 0
         counts.detections = int(present.sum())
         counts.true_detections = int((on_truth[present] >= coverage * area[present]).sum())

@@ -23,6 +23,7 @@ from diffuseradio.training import (
     TrainingConfig,
     export_model,
     object_counts,
+    object_coverage,
     object_f1,
     operating_point,
     pixel_counts,
@@ -210,6 +211,28 @@ def test_pixel_and_object_metrics():
     assert wrong.purity == 0.0
     total = perfect + wrong
     assert total.detections == perfect.detections + wrong.detections
+
+
+def test_object_coverage_is_the_detected_fraction_of_each_region():
+    field = crowded_field(radio_galaxy_density=100, halo_density=30)
+    objects = field.objects
+    diffuse = np.asarray(objects["class_id"] > 0)
+    first = int(objects["id"][np.flatnonzero(diffuse)[0]])
+    region = np.flatnonzero(field.instances.ravel() == first)
+    # Detect exactly the first quarter of the first diffuse object's pixels.
+    detections = np.zeros(field.truth.size, np.int32)
+    detections[region[: region.size // 4]] = 1
+    coverage = object_coverage(detections.reshape(field.truth.shape), field)
+    assert coverage.shape == (len(objects),)
+    index = int(np.flatnonzero(np.asarray(objects["id"]) == first)[0])
+    assert coverage[index] == pytest.approx((region.size // 4) / region.size)
+    others = np.delete(coverage, index)
+    assert np.all((others == 0) | np.isnan(others))
+    # The radio galaxies' regions, detected whole.
+    galaxies = np.isin(field.instances, objects["id"][~diffuse]) & (field.truth == 0)
+    coverage = object_coverage(galaxies.astype(np.int32), field)
+    assert np.all(coverage[~diffuse & ~np.isnan(coverage)] == 1.0)
+    assert np.all(coverage[diffuse & ~np.isnan(coverage)] == 0.0)
 
 
 def test_loss_falls_on_a_repeated_batch():

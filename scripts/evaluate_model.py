@@ -33,7 +33,11 @@ channel gives.
 detectable diffuse sources and the radio galaxies) with its simulated
 properties, the highest probability the model gives inside its region and
 the fraction of the region detected at the card's operating point, to
-``DIR/NAME-VERSION.ecsv``: which sources a model misses and why.
+``DIR/NAME-VERSION.ecsv``: which sources a model misses and why. It also
+prints, per size bin, how well the highest probability separates the
+diffuse sources (integrated S/N >= 8) from the radio galaxies of that size:
+the area under the ROC curve (0.5: not at all, 1: perfectly), whatever the
+threshold.
 
 Usage::
 
@@ -52,6 +56,7 @@ import numpy as np
 import torch
 from astropy.table import Table, vstack
 from scipy import ndimage
+from scipy.stats import mannwhitneyu
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.resolution import pixel_average
@@ -155,6 +160,27 @@ def object_table(field, index, probability, labels):
     rows["max_probability"] = ndimage.maximum(probability, field.instances, ids) if len(ids) else []
     rows["coverage"] = coverage[counted]
     return rows
+
+
+def print_separability(name, table):
+    """Per size bin: how well the highest probability tells diffuse sources from radio galaxies."""
+    diffuse = (table["class_id"] > 0) & (table["integrated_snr"] >= 8)
+    galaxy = table["class_id"] == 0
+    print(f"\n{name}: diffuse sources (S/N >= 8) and radio galaxies by area (working beams)")
+    print(f"{'beams':>10} {'diffuse':>7} {'found':>6} {'RG':>5} {'RG taken':>8} {'ROC AUC':>7}")
+    for low, high in zip(SIZE_BINS[:-1], SIZE_BINS[1:]):
+        in_bin = (table["n_beams"] >= low) & (table["n_beams"] < high)
+        d, g = table[diffuse & in_bin], table[galaxy & in_bin]
+        auc = math.nan
+        if len(d) and len(g):
+            u_statistic = mannwhitneyu(d["max_probability"], g["max_probability"]).statistic
+            auc = u_statistic / (len(d) * len(g))
+        found = np.mean(d["coverage"] >= 0.2) if len(d) else math.nan
+        taken = np.mean(g["coverage"] >= 0.2) if len(g) else math.nan
+        print(
+            f"{f'{low:g}-{high:g}':>10} {len(d):>7} {found:>6.2f} "
+            f"{len(g):>5} {taken:>8.2f} {auc:>7.2f}"
+        )
 
 
 def check_same_grid(detectors):
@@ -301,7 +327,9 @@ def main():
             if args.objects:
                 Path(args.objects).mkdir(parents=True, exist_ok=True)
                 path = Path(args.objects) / f"{card.name}-{card.version}.ecsv"
-                vstack(tables[name]).write(path, overwrite=True)
+                table = vstack(tables[name])
+                table.write(path, overwrite=True)
+                print_separability(name, table)
     if summaries:
         print(f"\nside by side (size bins in working beams: {SIZE_BINS})")
         print_comparison(summaries)

@@ -170,6 +170,25 @@ def print_completeness(table, false_detections):
         )
 
 
+def print_grid(table):
+    """Halos found out of those injected, per radius and flux density, per model and noise."""
+    columns = table.group_by(["model", "noise"])
+    keys = [(str(k["model"]), str(k["noise"])) for k in columns.groups.keys]
+    names = [f"{model.removeprefix('lotss-diffuse-')} {noise}" for model, noise in keys]
+    print(f"\n{'r_e':>5} {'S_mJy':>6} {'S/N':>5} {'beams':>6}  " + "  ".join(names))
+    cells = table.group_by(["e_folding_radius", "flux_density"])
+    for key, cell in zip(cells.groups.keys, cells.groups):
+        counts = []
+        for (model, noise), name in zip(keys, names):
+            found = cell["found"][(cell["model"] == model) & (cell["noise"] == noise)]
+            counts.append(f"{f'{found.sum()}/{len(found)}':>{len(name)}}")
+        print(
+            f"{key['e_folding_radius']:>5g} {key['flux_density']:>6g} "
+            f"{np.median(cell['integrated_snr']):>5.0f} {np.median(cell['n_beams']):>6.0f}  "
+            + "  ".join(counts)
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image", help="real image (FITS) to inject into")
@@ -200,6 +219,7 @@ def main():
         table.write(args.out, overwrite=True)
     print(f"{args.image}: {len(table)} injections; completeness (count) per integrated S/N bin")
     print_completeness(table, false_detections)
+    print_grid(table)
 
 
 if __name__ == "__main__":

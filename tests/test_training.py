@@ -269,6 +269,17 @@ def test_fit_writes_log_and_checkpoints_and_resumes_bit_for_bit(tmp_path, ema_de
         assert torch.equal(value, averaged[name]), name
 
 
+def test_early_stopping_after_patience_epochs_without_improvement(tmp_path, monkeypatch, caplog):
+    # A score that never improves after the first epoch.
+    monkeypatch.setitem(MONITORS, "object_f1", lambda record: 0.0)
+    config = tiny_config(training__epochs=10, training__patience=2, training__steps_per_epoch=1)
+    with caplog.at_level("INFO", logger="diffuseradio.training.trainer"):
+        history = Trainer(config, output_dir=tmp_path).fit(progress=False)
+    assert [record["best"] for record in history] == [True, False, False]
+    message = "early stopping after epoch 3: no better validation object_f1 for 2 epochs"
+    assert message in caplog.text
+
+
 def test_moving_average_of_the_weights_is_validated_and_kept_as_best(tmp_path):
     decay = 0.8
     trainer = Trainer(tiny_config(training__ema_decay=decay), output_dir=tmp_path)

@@ -163,6 +163,12 @@ class Trainer:
                 self.save_checkpoint()
                 log.info("epoch %d: %s", self.epoch, record)
             if self._should_stop():
+                log.info(
+                    "early stopping after epoch %d: no better validation %s for %d epochs",
+                    self.epoch,
+                    self.config.training.monitor,
+                    self.epochs_without_improvement,
+                )
                 break
         return self.history
 

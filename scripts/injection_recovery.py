@@ -18,8 +18,8 @@ working grid, the pixels where it reaches the working-grid noise (robust
 rms of the image brought there), S/N = flux density in the region /
 (rms x sqrt(region area in beams)). The completeness per S/N bin in real and
 in simulated noise says what real noise, real sources and real artefacts
-cost, and the detections of the image alone how many false detections the
-real field gives.
+cost. The ``field`` column counts the detections in each image without any
+injection: false detections, in a field without known diffuse emission.
 
 Usage::
 
@@ -38,6 +38,7 @@ from astropy.table import Table
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.exceptions import DiffuseRadioError
 from diffuseradio.resolution import pixel_average, to_working_grid
 from diffuseradio.segmentation import segment
 from diffuseradio.simulate import RadioHalo, inject
@@ -114,14 +115,14 @@ def run(detectors, image, *, radii, fluxes, grid, seed, augment):
     """One row per model, noise (real or simulated) and injected halo."""
     images = {"real": image, "simulated": simulated_twin(image, seed)}
     blank = SurveyMosaic(np.where(np.isnan(image.data), np.nan, 0), image.wcs, beam=image.beam)
-    rows, false_detections = [], {}
+    rows, field_detections = [], {}
     for detector in detectors:
         card = detector.card
         for noise, mosaic in images.items():
             matched = on_working_grid(card, mosaic)
             rms = matched.rms.to_value(u.Jy / u.beam)
             _, baseline = detections(detector, mosaic, matched, augment)
-            false_detections[card.identifier, noise] = ndimage.label(baseline)[1]
+            field_detections[card.identifier, noise] = ndimage.label(baseline)[1]
             for radius, flux, x, y, halo in injections(mosaic, radii, fluxes, grid, seed):
                 position = mosaic.wcs.pixel_to_world(x, y)
                 model, _ = inject(blank, halo, position, rms=image.rms)
@@ -148,14 +149,14 @@ def run(detectors, image, *, radii, fluxes, grid, seed, augment):
     table = Table(rows)
     table["e_folding_radius"].unit = u.arcsec
     table["flux_density"].unit = u.mJy
-    return table, false_detections
+    return table, field_detections
 
 
-def print_completeness(table, false_detections):
+def print_completeness(table, field_detections):
     """Completeness per integrated-S/N bin, real against simulated noise, per model."""
     edges = [edge for edge in SNR_BINS if edge >= 3.0]
     names = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:])]
-    print(f"{'model':<34} {'noise':<9} {'false':>5} " + " ".join(f"{n:>10}" for n in names))
+    print(f"{'model':<34} {'noise':<9} {'field':>5} " + " ".join(f"{n:>10}" for n in names))
     grouped = table.group_by(["model", "noise"])
     for key, group in zip(grouped.groups.keys, grouped.groups):
         model, noise = str(key["model"]), str(key["noise"])
@@ -165,7 +166,7 @@ def print_completeness(table, false_detections):
             found = group["found"][(snr >= low) & (snr < high)]
             cells.append(f"{np.mean(found):.2f} ({len(found)})" if len(found) else "-")
         print(
-            f"{model:<34} {noise:<9} {false_detections[model, noise]:>5} "
+            f"{model:<34} {noise:<9} {field_detections[model, noise]:>5} "
             + " ".join(f"{c:>10}" for c in cells)
         )
 
@@ -202,23 +203,26 @@ def main():
     parser.add_argument("--out", default=None, help="write the per-injection table (ECSV)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    detectors = [DiffuseDetector.from_pretrained(name, device="cpu") for name in args.models]
-    image = SurveyMosaic.read(args.image)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        table, false_detections = run(
-            detectors,
-            image,
-            radii=args.radii,
-            fluxes=args.fluxes,
-            grid=args.grid,
-            seed=args.seed,
-            augment=not args.no_augment,
-        )
+    try:
+        detectors = [DiffuseDetector.from_pretrained(name, device="cpu") for name in args.models]
+        image = SurveyMosaic.read(args.image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            table, field_detections = run(
+                detectors,
+                image,
+                radii=args.radii,
+                fluxes=args.fluxes,
+                grid=args.grid,
+                seed=args.seed,
+                augment=not args.no_augment,
+            )
+    except DiffuseRadioError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     if args.out:
         table.write(args.out, overwrite=True)
     print(f"{args.image}: {len(table)} injections; completeness (count) per integrated S/N bin")
-    print_completeness(table, false_detections)
+    print_completeness(table, field_detections)
     print_grid(table)
 
 

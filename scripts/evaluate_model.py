@@ -35,9 +35,9 @@ properties, the highest probability the model gives inside its region and
 the fraction of the region detected at the card's operating point, to
 ``DIR/NAME-VERSION.ecsv``: which sources a model misses and why. It also
 prints, per size bin, how well the highest probability separates the
-diffuse sources (integrated S/N >= 8) from the radio galaxies of that size:
-the area under the ROC curve (0.5: not at all, 1: perfectly), whatever the
-threshold.
+diffuse sources (integrated S/N >= 8) from the radio galaxies of that size,
+all and of each kind: the area under the ROC curve (0.5: not at all, 1:
+perfectly), whatever the threshold.
 
 Usage::
 
@@ -162,24 +162,37 @@ def object_table(field, index, probability, labels):
     return rows
 
 
+def roc_auc(positive, negative):
+    """Area under the ROC curve of scores ``positive`` against ``negative`` (NaN if none)."""
+    if not (len(positive) and len(negative)):
+        return math.nan
+    return mannwhitneyu(positive, negative).statistic / (len(positive) * len(negative))
+
+
 def print_separability(name, table):
-    """Per size bin: how well the highest probability tells diffuse sources from radio galaxies."""
+    """Per size bin: how well the highest probability tells diffuse sources from radio galaxies.
+
+    Against all radio galaxies of the bin, then against each kind.
+    """
     diffuse = (table["class_id"] > 0) & (table["integrated_snr"] >= 8)
     galaxy = table["class_id"] == 0
+    kinds = sorted(set(table["kind"][galaxy]))
     print(f"\n{name}: diffuse sources (S/N >= 8) and radio galaxies by area (working beams)")
-    print(f"{'beams':>10} {'diffuse':>7} {'found':>6} {'RG':>5} {'RG taken':>8} {'ROC AUC':>7}")
+    print(
+        f"{'beams':>10} {'diffuse':>7} {'found':>6} {'RG':>5} {'RG taken':>8} {'ROC AUC':>7}  "
+        + " ".join(f"{f'AUC {kind}':>12}" for kind in kinds)
+    )
     for low, high in zip(SIZE_BINS[:-1], SIZE_BINS[1:]):
         in_bin = (table["n_beams"] >= low) & (table["n_beams"] < high)
         d, g = table[diffuse & in_bin], table[galaxy & in_bin]
-        auc = math.nan
-        if len(d) and len(g):
-            u_statistic = mannwhitneyu(d["max_probability"], g["max_probability"]).statistic
-            auc = u_statistic / (len(d) * len(g))
         found = np.mean(d["coverage"] >= 0.2) if len(d) else math.nan
         taken = np.mean(g["coverage"] >= 0.2) if len(g) else math.nan
+        scores = d["max_probability"]
+        by_kind = [roc_auc(scores, g["max_probability"][g["kind"] == kind]) for kind in kinds]
         print(
-            f"{f'{low:g}-{high:g}':>10} {len(d):>7} {found:>6.2f} "
-            f"{len(g):>5} {taken:>8.2f} {auc:>7.2f}"
+            f"{f'{low:g}-{high:g}':>10} {len(d):>7} {found:>6.2f} {len(g):>5} {taken:>8.2f} "
+            f"{roc_auc(scores, g['max_probability']):>7.2f}  "
+            + " ".join(f"{auc:>12.2f}" for auc in by_kind)
         )
 
 

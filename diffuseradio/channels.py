@@ -22,7 +22,7 @@ from .exceptions import IncompatibleResolutionError, InvalidImageError
 from .normalization import network_input
 from .resolution import pixel_average, to_working_grid
 
-__all__ = ["model_input", "stack_channels"]
+__all__ = ["model_input", "stack_channels", "working_mosaic"]
 
 #: Smallest image side, in working-grid pixels, a model is run on.
 MIN_SIDE_PIXELS = 8
@@ -79,18 +79,42 @@ def model_input(card, mosaic, native=None):
                 "as well (native=...), or use a one-channel model such as lotss-diffuse-unet"
             )
         native = mosaic
-    matched, _ = to_working_grid(
-        mosaic,
-        working_beam=card.beam,
-        working_pixel_scale=card.pixel_scale,
-        accepted_range=card.accepted_beam_range,
-    )
+    matched = working_mosaic(card, mosaic)
     if min(matched.shape) < MIN_SIDE_PIXELS:
         raise InvalidImageError(
             f"the image is {matched.shape[0]}x{matched.shape[1]} pixels at the model's "
             f"working resolution; at least {MIN_SIDE_PIXELS} pixels are needed"
         )
     return matched, stack_channels(matched, native, native_beam=beam, **card.normalization)
+
+
+def working_mosaic(card, mosaic):
+    """An image brought to a model's working beam and pixel scale.
+
+    Parameters
+    ----------
+    card : `~diffuseradio.models.ModelCard`
+    mosaic : `~diffuseradio.SurveyMosaic`
+        An image whose beam the model accepts.
+
+    Returns
+    -------
+    `~diffuseradio.SurveyMosaic`
+        :func:`~diffuseradio.resolution.to_working_grid` with the card's
+        working beam, pixel scale and accepted beam range.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the beam is outside what the model accepts.
+    """
+    matched, _ = to_working_grid(
+        mosaic,
+        working_beam=card.beam,
+        working_pixel_scale=card.pixel_scale,
+        accepted_range=card.accepted_beam_range,
+    )
+    return matched
 
 
 def stack_channels(

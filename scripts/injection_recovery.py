@@ -38,8 +38,9 @@ from astropy.table import Table
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.channels import working_mosaic
 from diffuseradio.exceptions import DiffuseRadioError
-from diffuseradio.resolution import pixel_average, to_working_grid
+from diffuseradio.resolution import pixel_average
 from diffuseradio.segmentation import segment
 from diffuseradio.simulate import RadioHalo, inject
 from diffuseradio.simulate.beam import PixelBeam
@@ -59,17 +60,6 @@ def simulated_twin(mosaic, seed):
     return SurveyMosaic(data, mosaic.wcs, beam=mosaic.beam)
 
 
-def on_working_grid(card, mosaic):
-    """``mosaic`` convolved and resampled to the card's working beam and pixels."""
-    matched, _ = to_working_grid(
-        mosaic,
-        working_beam=card.beam,
-        working_pixel_scale=card.pixel_scale,
-        accepted_range=card.accepted_beam_range,
-    )
-    return matched
-
-
 def detections(detector, mosaic, matched, augment):
     """Probability on the working grid and the detections at the card's operating point."""
     card = detector.card
@@ -85,15 +75,14 @@ def detections(detector, mosaic, matched, augment):
     return probability, labels > 0
 
 
-def halo_region(card, model, rms):
-    """Region (model >= rms on the working grid), integrated S/N and beams of an injected model."""
-    working = on_working_grid(card, model)
-    data = np.nan_to_num(working.data)
+def halo_region(working_model, rms):
+    """Region (model >= rms), integrated S/N and beams of an injected model on the working grid."""
+    data = np.nan_to_num(working_model.data)
     region = data >= rms
-    n_beams = region.sum() / working.beam_area_pixels
+    n_beams = region.sum() / working_model.beam_area_pixels
     if not n_beams:
         return region, 0.0, 0.0
-    flux = data[region].sum() / working.beam_area_pixels
+    flux = data[region].sum() / working_model.beam_area_pixels
     return region, float(flux / (rms * math.sqrt(n_beams))), float(n_beams)
 
 
@@ -112,44 +101,66 @@ def injections(mosaic, radii, fluxes, grid, seed):
 
 
 def run(detectors, image, *, radii, fluxes, grid, seed, augment):
-    """One row per model, noise (real or simulated) and injected halo."""
+    """One row per model, noise (real or simulated) and injected halo.
+
+    Each halo is rendered once into each image (and once alone, for its
+    region); every model runs on those images.
+    """
     images = {"real": image, "simulated": simulated_twin(image, seed)}
     blank = SurveyMosaic(np.where(np.isnan(image.data), np.nan, 0), image.wcs, beam=image.beam)
-    rows, field_detections = [], {}
+    fields = {}
     for detector in detectors:
-        card = detector.card
         for noise, mosaic in images.items():
-            matched = on_working_grid(card, mosaic)
-            rms = matched.rms.to_value(u.Jy / u.beam)
+            matched = working_mosaic(detector.card, mosaic)
             _, baseline = detections(detector, mosaic, matched, augment)
-            field_detections[card.identifier, noise] = ndimage.label(baseline)[1]
-            for radius, flux, x, y, halo in injections(mosaic, radii, fluxes, grid, seed):
-                position = mosaic.wcs.pixel_to_world(x, y)
-                model, _ = inject(blank, halo, position, rms=image.rms)
-                region, snr, n_beams = halo_region(card, model, rms)
-                injected, _ = inject(mosaic, halo, position)
-                probability, detected = detections(detector, injected, matched, augment)
-                found = region.any() and (detected & ~baseline)[region].mean() >= COVERAGE
-                rows.append(
-                    {
-                        "model": card.identifier,
-                        "noise": noise,
-                        "e_folding_radius": radius,
-                        "flux_density": flux,
-                        "x": x,
-                        "y": y,
-                        "integrated_snr": snr,
-                        "n_beams": n_beams,
-                        "max_probability": float(np.nanmax(probability[region]))
-                        if region.any()
-                        else np.nan,
-                        "found": bool(found),
-                    }
-                )
-    table = Table(rows)
+            rms = matched.rms.to_value(u.Jy / u.beam)
+            fields[detector.card.identifier, noise] = (matched, rms, baseline)
+    rows = []
+    for number, (radius, flux, x, y, halo) in enumerate(
+        injections(image, radii, fluxes, grid, seed)
+    ):
+        position = image.wcs.pixel_to_world(x, y)
+        model, _ = inject(blank, halo, position, rms=image.rms)
+        injected = {noise: inject(mosaic, halo, position)[0] for noise, mosaic in images.items()}
+        for order, detector in enumerate(detectors):
+            working_model = working_mosaic(detector.card, model)
+            for noise in images:
+                matched, rms, baseline = fields[detector.card.identifier, noise]
+                row = {
+                    "model": detector.card.identifier,
+                    "noise": noise,
+                    "e_folding_radius": radius,
+                    "flux_density": flux,
+                    "x": x,
+                    "y": y,
+                    **recovery(
+                        detector, injected[noise], matched, rms, baseline, working_model, augment
+                    ),
+                }
+                rows.append(((order, noise, number), row))
+    rows.sort(key=lambda item: item[0])
+    table = Table([row for _, row in rows])
     table["e_folding_radius"].unit = u.arcsec
     table["flux_density"].unit = u.mJy
+    field_detections = {key: ndimage.label(field[-1])[1] for key, field in fields.items()}
     return table, field_detections
+
+
+def recovery(detector, injected, matched, rms, baseline, working_model, augment):
+    """Whether a model finds an injected halo, with the halo's S/N and area.
+
+    ``matched`` is the image without the halo on the working grid, ``rms``
+    its noise (Jy/beam), ``baseline`` what the model detects there.
+    """
+    region, snr, n_beams = halo_region(working_model, rms)
+    probability, detected = detections(detector, injected, matched, augment)
+    found = region.any() and (detected & ~baseline)[region].mean() >= COVERAGE
+    return {
+        "integrated_snr": snr,
+        "n_beams": n_beams,
+        "max_probability": float(np.nanmax(probability[region])) if region.any() else np.nan,
+        "found": bool(found),
+    }
 
 
 def print_completeness(table, field_detections):

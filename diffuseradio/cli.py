@@ -1,8 +1,9 @@
 """The ``diffuseradio`` command: argument parsing only.
 
-Sub-commands: ``detect``, ``models``, ``simulate``, ``train``, ``clusters``,
-``survey``. Each calls the package's objects; errors in the input end the
-command with a one-line reason and a non-zero exit status.
+Sub-commands: ``detect``, ``models``, ``simulate``, ``train``,
+``train-islands``, ``clusters``, ``survey``. Each calls the package's
+objects; errors in the input end the command with a one-line reason and a
+non-zero exit status.
 """
 
 import argparse
@@ -52,6 +53,7 @@ def _parser():
     _models_parser(commands)
     _simulate_parser(commands)
     _train_parser(commands)
+    _train_islands_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
     return parser
@@ -307,6 +309,111 @@ def _run_train(args):
             command=trainer.command or command,
         )
         print(f"exported {card}")
+
+
+def _train_islands_parser(commands):
+    parser = commands.add_parser(
+        "train-islands",
+        help="add a second stage (island classifier) to a model trained on simulated fields",
+        description="Train an island classifier on the islands of fields simulated with MODEL's "
+        "training configuration, and save MODEL's network with it as a new version.",
+    )
+    parser.add_argument("model", help="registry name, name@version or card path")
+    parser.add_argument("--version", required=True, help="version of the new card")
+    parser.add_argument("--output", type=Path, required=True, help="folder for weights and card")
+    parser.add_argument("--fields", type=int, default=500, help="training fields (500)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training fields (0)")
+    parser.add_argument("--validation-fields", type=int, default=48, help="validation fields (48)")
+    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--network-seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="processes simulating fields")
+    for option, default in [
+        ("seed-snr", 5.0),
+        ("grow-snr", 3.0),
+        ("min-area-beams", 4.0),
+        ("max-area-beams", 300.0),
+    ]:
+        parser.add_argument(f"--{option}", type=float, default=default, help=f"({default:g})")
+    parser.add_argument("--cutout-pixels", type=int, default=32, help="(32)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(run=_run_train_islands)
+
+
+def _run_train_islands(args):
+    import dataclasses
+    import shlex
+
+    from .islands import IslandSettings
+    from .models import load_model, save_model
+    from .training import TrainingConfig, add_islands, island_examples, train_island_classifier
+
+    command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
+    loaded = load_model(args.model, device="cpu")
+    if "config" not in loaded.card.training:
+        raise ValueError(
+            f"{loaded.card.identifier} has no training configuration in its card: islands are "
+            "learnt on fields simulated with it"
+        )
+    config = TrainingConfig.from_dict(loaded.card.training["config"])
+    settings = IslandSettings(
+        seed_snr=args.seed_snr,
+        grow_snr=args.grow_snr,
+        min_area_beams=args.min_area_beams,
+        max_area_beams=args.max_area_beams,
+        cutout_pixels=args.cutout_pixels,
+    )
+    islands = {**dataclasses.asdict(settings), "args": {}}
+    card = dataclasses.replace(loaded.card, islands=islands)
+    progress = not args.no_progress
+    examples = {
+        "training": island_examples(
+            args.model,
+            config,
+            settings,
+            args.seed,
+            args.fields,
+            workers=args.workers,
+            progress=progress,
+        ),
+        "validation": island_examples(
+            args.model,
+            config,
+            settings,
+            config.data.validation_seed,
+            args.validation_fields,
+            validation=True,
+            workers=args.workers,
+            progress=progress,
+        ),
+    }
+    classifier, history = train_island_classifier(
+        card,
+        examples["training"],
+        examples["validation"],
+        epochs=args.epochs,
+        seed=args.network_seed,
+        progress=progress,
+    )
+    best = max(history, key=lambda row: row["val_auc"])
+    training = {
+        "command": command,
+        "base_model": loaded.card.identifier,
+        "fields": args.fields,
+        "seed": args.seed,
+        "validation_fields": args.validation_fields,
+        "validation_seed": config.data.validation_seed,
+        "network_seed": args.network_seed,
+        "epochs": args.epochs,
+        "islands": {k: int(v.diffuse.size) for k, v in examples.items()},
+        "diffuse_islands": {k: int(v.diffuse.sum()) for k, v in examples.items()},
+        "best_epoch": best["epoch"],
+        "validation_auc": round(best["val_auc"], 4),
+        "validation_auc_under_30_beams": round(best["val_auc_small"], 4),
+    }
+    network, card = add_islands(
+        loaded.model, card, classifier, version=args.version, training=training
+    )
+    print(f"saved {save_model(network, card, args.output)}")
 
 
 # ------------------------------------------------------------- clusters

@@ -5,7 +5,10 @@ resolution and normalises it in units of the local noise, one channel per
 input resolution of the model (:func:`diffuseradio.channels.model_input`), runs the
 network over overlapping tiles and stitches the result
 (:func:`diffuseradio.models.predict_image`), and maps the probabilities back
-to the input grid. :meth:`DiffuseDetector.detect` thresholds them, labels
+to the input grid. A model whose card has an ``islands`` section also
+classifies each island of emission as a whole and raises the probability
+over the diffuse ones (:mod:`diffuseradio.islands`).
+:meth:`DiffuseDetector.detect` thresholds them, labels
 connected regions (:func:`diffuseradio.segmentation.segment`) and measures
 them on the input pixels (:class:`~diffuseradio.catalog.DetectionCatalog`).
 """
@@ -15,8 +18,10 @@ import numpy as np
 
 from .catalog import DetectionCatalog
 from .channels import model_input
+from .islands import find_islands, island_cutouts, paint_islands
 from .models import (
     available_models,
+    classify_cutouts,
     load_model,
     predict_image,
     select_device,
@@ -143,7 +148,8 @@ class DiffuseDetector:
             beam without it). False is 8 times faster.
         return_spread : bool, optional
             Also return the per-pixel standard deviation over the
-            augmentations (needs ``augment=True``).
+            augmentations (needs ``augment=True``) of the segmentation
+            network's probability (the island stage's is not included).
         progress : bool, optional
             Show a progress bar over tiles.
 
@@ -181,11 +187,34 @@ class DiffuseDetector:
             augment=augment,
             progress=progress,
         )
+        if card.islands is not None:
+            probability[-1] = self._islands(image, matched, probability[-1], batch_size, augment)
         maps = [self._diffuse_maps(probability)]
         if return_spread:
             maps.append(self._diffuse_maps(spread))
         maps = [self._to_input_grid(m, matched, mosaic) for m in maps]
         return tuple(maps) if return_spread else maps[0]
+
+    def _islands(self, image, matched, probability, batch_size, augment):
+        """The probability raised over the islands the island classifier finds diffuse."""
+        settings = self.card.island_settings
+        labels = find_islands(
+            image[0],
+            matched.beam_area_pixels,
+            settings,
+            normalization=self.card.normalization,
+        )
+        stacked = np.concatenate([image, probability[None]])
+        ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
+        scores = classify_cutouts(
+            self.model.island_classifier,
+            cutouts,
+            batch_size=32 * batch_size,
+            device=self.device,
+            precision=self.precision,
+            augment=augment,
+        )
+        return paint_islands(probability, labels, ids, scores)
 
     def _diffuse_maps(self, probability):
         """Drop the background channel of a softmax output; squeeze one class."""

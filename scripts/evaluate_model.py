@@ -56,7 +56,6 @@ import numpy as np
 import torch
 from astropy.table import Table, vstack
 from scipy import ndimage
-from scipy.stats import mannwhitneyu
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.resolution import pixel_average
@@ -69,6 +68,7 @@ from diffuseradio.training import (
     object_counts,
     object_coverage,
     operating_point,
+    roc_auc,
     simulated_field,
 )
 
@@ -160,13 +160,6 @@ def object_table(field, index, probability, labels):
     rows["max_probability"] = ndimage.maximum(probability, field.instances, ids) if len(ids) else []
     rows["coverage"] = coverage[counted]
     return rows
-
-
-def roc_auc(positive, negative):
-    """Area under the ROC curve of scores ``positive`` against ``negative`` (NaN if none)."""
-    if not (len(positive) and len(negative)):
-        return math.nan
-    return mannwhitneyu(positive, negative).statistic / (len(positive) * len(negative))
 
 
 def print_separability(name, table):

@@ -4,6 +4,7 @@ See :doc:`/models` for the registry and the card format.
 """
 
 from .cards import ARCHITECTURES, ModelCard, build_network
+from .classifier import IslandClassifier, classify_cutouts
 from .device import inference_context, select_device, select_precision, to_device
 from .inference import predict_image
 from .registry import (
@@ -19,6 +20,7 @@ from .unet import UNet
 
 __all__ = [
     "ARCHITECTURES",
+    "IslandClassifier",
     "LoadedModel",
     "ModelCard",
     "TransUNet",
@@ -26,6 +28,7 @@ __all__ = [
     "available_models",
     "build_network",
     "cache_dir",
+    "classify_cutouts",
     "inference_context",
     "load_model",
     "predict_image",

@@ -23,8 +23,10 @@ from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
 from ..exceptions import ModelError
+from ..islands import IslandSettings
 from ..normalization import NORMALIZATIONS
 from ..utils import publish, temporary_sibling
+from .classifier import IslandClassifier
 from .transunet import TransUNet
 from .unet import UNet
 
@@ -105,6 +107,14 @@ class ModelCard:
         ``threshold``, no growth).
     min_area_beams : float, optional
         Recommended smallest detection, in working beams (default 4).
+    islands : dict, optional
+        The second stage (:mod:`diffuseradio.islands`), for a model with one
+        diffuse class: the fields of
+        :class:`~diffuseradio.islands.IslandSettings` and ``"args"``, the
+        keyword arguments of the
+        :class:`~diffuseradio.models.IslandClassifier` (besides its input
+        channels and cutout size). Its weights are in the same file, under
+        ``island_classifier.``. None (default): no second stage.
     weights_file : str
         File name of the ``.safetensors`` weights, relative to the card.
     training : dict, optional
@@ -145,6 +155,7 @@ class ModelCard:
     weights_file: str
     low_threshold: float | None = None
     min_area_beams: float = 4.0
+    islands: dict | None = None
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     license: str = ""
@@ -163,6 +174,7 @@ class ModelCard:
         self._check_io()
         self._check_tiling()
         self._check_normalization()
+        self._check_islands()
         self._check_metadata()
 
     @property
@@ -195,6 +207,35 @@ class ModelCard:
         if logits.shape[1] == 1:
             return torch.sigmoid(logits)
         return torch.softmax(logits, dim=1)
+
+    @property
+    def island_settings(self):
+        """The :class:`~diffuseradio.islands.IslandSettings` of the second stage, or None."""
+        if self.islands is None:
+            return None
+        return IslandSettings(**{k: v for k, v in self.islands.items() if k != "args"})
+
+    @property
+    def island_channels(self):
+        """Channels of the island classifier's cutouts: the input channels, probability, mask."""
+        return len(self.input_channels) + 2
+
+    def _check_islands(self):
+        if self.islands is None:
+            return
+        _check_type(self.name, "islands", self.islands, dict, "a dict")
+        if len(self.classes) != 2:
+            _fail(self.name, "islands", "the second stage needs a model with one diffuse class")
+        self.islands = {"args": {}, **self.islands}
+        known = {item.name for item in fields(IslandSettings)} | {"args"}
+        unknown = sorted(set(self.islands) - known)
+        if unknown:
+            _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
+        try:
+            settings = self.island_settings
+            IslandClassifier(self.island_channels, settings.cutout_pixels, **self.islands["args"])
+        except (TypeError, ValueError) as err:
+            _fail(self.name, "islands", str(err))
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")
@@ -609,7 +650,10 @@ def build_network(card):
     Returns
     -------
     torch.nn.Module
-        The network, in evaluation mode, on the CPU.
+        The network, in evaluation mode, on the CPU; when the card has
+        ``islands``, with its :class:`~diffuseradio.models.IslandClassifier`
+        as the submodule ``island_classifier`` (so one state dict, and one
+        weights file, hold both).
 
     Raises
     ------
@@ -620,4 +664,8 @@ def build_network(card):
         network = ARCHITECTURES[card.architecture](**card.architecture_args)
     except (TypeError, ValueError) as err:
         raise ModelError(f"model card {card.name!r}: architecture_args: {err}") from None
+    if card.islands is not None:
+        network.island_classifier = IslandClassifier(
+            card.island_channels, card.island_settings.cutout_pixels, **card.islands["args"]
+        )
     return network.eval()

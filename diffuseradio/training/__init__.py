@@ -7,6 +7,7 @@ trained the shipped models.
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
+from .islands import IslandExamples, add_islands, island_examples, train_island_classifier
 from .losses import LOSSES, segmentation_loss
 from .metrics import (
     OPERATING_THRESHOLDS,
@@ -19,6 +20,7 @@ from .metrics import (
     operating_point,
     pixel_counts,
     pixel_scores,
+    roc_auc,
 )
 from .trainer import Trainer
 
@@ -43,4 +45,9 @@ __all__ = [
     "OPERATING_THRESHOLDS",
     "object_f1",
     "operating_point",
+    "roc_auc",
+    "IslandExamples",
+    "island_examples",
+    "train_island_classifier",
+    "add_islands",
 ]

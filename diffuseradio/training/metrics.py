@@ -19,12 +19,14 @@ they add up over many fields (:meth:`ObjectCounts.__add__`).
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 
 __all__ = [
     "pixel_counts",
     "pixel_scores",
     "ObjectCounts",
     "object_coverage",
+    "roc_auc",
     "object_counts",
     "SNR_BINS",
     "SIZE_BINS",
@@ -43,6 +45,34 @@ SIZE_BINS = (0.0, 10.0, 30.0, 100.0, 300.0, np.inf)
 
 #: Probability thresholds searched for the operating point (:func:`operating_point`).
 OPERATING_THRESHOLDS = tuple(np.round(np.arange(0.3, 0.951, 0.05), 2))
+
+
+def roc_auc(positive, negative):
+    """Area under the ROC curve of scores ``positive`` against ``negative``.
+
+    The probability that a random positive scores higher than a random
+    negative (ties count half): the Mann-Whitney U statistic over the
+    number of pairs.
+
+    Parameters
+    ----------
+    positive, negative : array_like
+        Scores of the two groups.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when either group is empty.
+
+    Examples
+    --------
+    >>> roc_auc([0.9, 0.8], [0.1, 0.85])
+    0.75
+    """
+    positive, negative = np.ravel(positive), np.ravel(negative)
+    if not (positive.size and negative.size):
+        return float("nan")
+    return float(mannwhitneyu(positive, negative).statistic / (positive.size * negative.size))
 
 
 def object_f1(completeness, purity):

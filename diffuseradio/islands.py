@@ -1,0 +1,211 @@
+"""Emission islands: the detector's second look, source by source.
+
+The segmentation network decides pixel by pixel. For sources larger than
+about a hundred working beams that works well, but a small halo, mini-halo
+or relic covers only a few tens of beams, weighs little in a pixel loss,
+and the network barely tells it from a radio galaxy of the same size. The
+second stage therefore looks at each *island* as a whole, the way source
+finders such as PyBDSF group emission:
+
+1. :func:`find_islands`: connected regions of the tapered image above a
+   seed S/N, grown down to a lower S/N, between a smallest and a largest
+   area (in working beams);
+2. :func:`island_cutouts`: a square cutout centred on each island's
+   brightness-weighted centroid, of the network input (all its channels),
+   the segmentation network's probability, and the island's own mask
+   (which pixels are this island);
+3. an :class:`~diffuseradio.models.IslandClassifier` gives each cutout the
+   probability that the island is diffuse emission;
+4. :func:`paint_islands`: that probability is written over the island's
+   pixels wherever it exceeds the segmentation network's, so the
+   thresholds, segmentation and catalogue that follow are unchanged.
+
+Islands are found on the *normalised* input: a threshold in S/N is
+turned into the normalisation's units (the normalisation is monotonic),
+and the centroid is weighted by the normalised brightness, so bright cores
+do not pull it away from extended emission.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .normalization import normalize
+from .segmentation import segment
+
+__all__ = ["IslandSettings", "find_islands", "island_cutouts", "paint_islands"]
+
+
+@dataclass(frozen=True)
+class IslandSettings:
+    """How islands are found and cut out (a model card's ``islands`` section).
+
+    Parameters
+    ----------
+    seed_snr : float
+        An island holds at least one pixel at or above this S/N.
+    grow_snr : float
+        Islands extend over connected pixels down to this S/N.
+    min_area_beams, max_area_beams : float
+        Islands outside this area range (working beams) are not classified:
+        smaller ones are unresolved, larger ones are left to the
+        segmentation network.
+    cutout_pixels : int
+        Side of the square cutout, in working-grid pixels.
+    """
+
+    seed_snr: float = 5.0
+    grow_snr: float = 3.0
+    min_area_beams: float = 4.0
+    max_area_beams: float = 300.0
+    cutout_pixels: int = 32
+
+    def __post_init__(self):
+        if not 0 < self.grow_snr <= self.seed_snr:
+            raise ValueError(
+                f"islands need 0 < grow_snr <= seed_snr, got {self.grow_snr} and {self.seed_snr}"
+            )
+        if not 0 <= self.min_area_beams < self.max_area_beams:
+            raise ValueError(
+                "islands need 0 <= min_area_beams < max_area_beams, got "
+                f"{self.min_area_beams} and {self.max_area_beams}"
+            )
+        if isinstance(self.cutout_pixels, bool) or not (
+            isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
+        ):
+            raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
+
+
+def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
+    """Label the islands of emission of a normalised tapered image.
+
+    Parameters
+    ----------
+    tapered : numpy.ndarray
+        The tapered channel of the network input (2-D; NaN or 0 where
+        blanked).
+    beam_area_pixels : float
+        Working beam area in pixels.
+    settings : IslandSettings
+    normalization : dict, optional
+        The card's normalisation (``name`` and ``parameters``), which turns
+        the S/N thresholds into the input's units (default ``snr_asinh``).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 labels 1..n (0: no island), numbered as
+        :func:`~diffuseradio.segmentation.segment` numbers regions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((20, 20), np.float32)
+    >>> image[2:6, 2:6] = 3.0   # an island (asinh(S/N / 3) = 3 is S/N ~ 30)
+    >>> image[12:14, 12:14] = 3.0   # too small: 4 pixels < 1.5 beams
+    >>> labels = find_islands(image, 4.0, IslandSettings(min_area_beams=1.5))
+    >>> int(labels.max()), int((labels == 1).sum())
+    (1, 16)
+    """
+    normalization = normalization or {}
+    name = normalization.get("name", "snr_asinh")
+    parameters = normalization.get("parameters")
+    snr = np.array([settings.seed_snr, settings.grow_snr], dtype=np.float32)
+    seed, grow = normalize(snr, np.float32(1.0), name=name, parameters=parameters).tolist()
+    values = np.nan_to_num(np.asarray(tapered, dtype=np.float32), nan=-np.inf)
+    labels = segment(
+        values,
+        seed,
+        min_area=settings.min_area_beams * beam_area_pixels,
+        low_threshold=grow,
+    )
+    area = np.bincount(labels.ravel())
+    too_large = area > settings.max_area_beams * beam_area_pixels
+    too_large[0] = False
+    if too_large.any():
+        labels[too_large[labels]] = 0
+    return labels
+
+
+def island_cutouts(image, labels, size):
+    """Square cutouts centred on each island, with the island's mask.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(C, H, W)``: the network input, tapered channel first, and any
+        other maps to cut out with it (NaN is read as 0, as blanked input).
+    labels : numpy.ndarray
+        ``(H, W)`` island labels (:func:`find_islands`).
+    size : int
+        Side of the cutouts in pixels; beyond the image edge they are 0.
+
+    Returns
+    -------
+    ids : numpy.ndarray
+        The labels present, ascending.
+    cutouts : numpy.ndarray
+        float32 ``(len(ids), C + 1, size, size)``: the channels of
+        ``image``, then 1 on the pixels of the island and 0 elsewhere.
+    centres : numpy.ndarray
+        ``(len(ids), 2)`` ``(y, x)`` centroids, weighted by the positive
+        normalised brightness of the tapered channel (the cutout's pixel
+        ``size // 2`` is the centroid rounded to the nearest pixel).
+    """
+    image = np.asarray(image, dtype=np.float32)
+    ids = np.unique(labels[labels > 0])
+    channels = image.shape[0] + 1
+    if not len(ids):
+        return ids, np.zeros((0, channels, size, size), np.float32), np.zeros((0, 2))
+    weight = np.clip(np.nan_to_num(image[0], nan=0.0), 0, None)
+    weight = np.where(labels > 0, weight + 1e-6, 0)  # a flat island still has a centre
+    total = ndimage.sum(weight, labels, ids)
+    rows, columns = np.indices(labels.shape, sparse=True)
+    centres = np.stack(
+        [
+            ndimage.sum(weight * rows, labels, ids) / total,
+            ndimage.sum(weight * columns, labels, ids) / total,
+        ],
+        axis=1,
+    )
+    cutouts = np.zeros((len(ids), channels, size, size), np.float32)
+    for n, (ident, corner) in enumerate(zip(ids, np.rint(centres).astype(int) - size // 2)):
+        source, target = _overlap(corner, size, labels.shape)
+        cutouts[n, :-1][(slice(None), *target)] = image[(slice(None), *source)]
+        cutouts[n, -1][target] = labels[source] == ident
+    np.nan_to_num(cutouts, copy=False, nan=0.0)
+    return ids, cutouts, centres
+
+
+def _overlap(corner, size, shape):
+    """Slices of the image and of a cutout (``corner``, ``size``) that overlap."""
+    source, target = [], []
+    for start, length in zip(corner, shape):
+        low, high = max(start, 0), min(start + size, length)
+        source.append(slice(low, high))
+        target.append(slice(low - start, high - start))
+    return tuple(source), tuple(target)
+
+
+def paint_islands(probability, labels, ids, scores):
+    """Raise the probability over each island to the island's score.
+
+    Parameters
+    ----------
+    probability : numpy.ndarray
+        ``(H, W)`` probability of diffuse emission (not modified).
+    labels : numpy.ndarray
+        ``(H, W)`` island labels.
+    ids, scores : numpy.ndarray
+        The classified islands and their probability of being diffuse.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``max(probability, score of the pixel's island)``; unchanged outside
+        islands.
+    """
+    lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
+    lookup[np.asarray(ids, dtype=int)] = scores
+    return np.maximum(probability, lookup[labels]).astype(probability.dtype, copy=False)

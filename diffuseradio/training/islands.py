@@ -1,0 +1,285 @@
+"""Training the island classifier of a model's second stage.
+
+Examples are the islands (:func:`diffuseradio.islands.find_islands`) of
+simulated fields, found and cut out exactly as at inference from the
+fields' network input and the segmentation network's probability, each
+labelled diffuse when at least half of its pixels are diffuse in the truth
+map. The classifier learns on the islands of training fields
+(with the beam, noise and tapered-channel jitter of the model's training
+configuration) and is selected by its ROC AUC on the islands of fields
+simulated with another seed; the segmentation network is not touched.
+"""
+
+import copy
+import dataclasses
+import logging
+import time
+from multiprocessing import get_context
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ..islands import find_islands, island_cutouts
+from ..models import IslandClassifier, classify_cutouts, load_model, predict_image
+from .datasets import simulated_field
+from .metrics import roc_auc
+
+__all__ = ["IslandExamples", "island_examples", "train_island_classifier", "add_islands"]
+
+log = logging.getLogger(__name__)
+
+#: Fraction of an island's pixels that must be diffuse truth for it to count as diffuse.
+DIFFUSE_FRACTION = 0.5
+
+
+class IslandExamples(NamedTuple):
+    """Labelled islands of simulated fields.
+
+    Attributes
+    ----------
+    cutouts : numpy.ndarray
+        float16 ``(N, C, S, S)`` network-input cutouts.
+    diffuse : numpy.ndarray
+        bool ``(N,)``: at least :data:`DIFFUSE_FRACTION` of the island's
+        pixels are diffuse truth.
+    area_beams : numpy.ndarray
+        ``(N,)`` island areas in working beams.
+    field : numpy.ndarray
+        ``(N,)`` index of the field each island comes from.
+    """
+
+    cutouts: np.ndarray
+    diffuse: np.ndarray
+    area_beams: np.ndarray
+    field: np.ndarray
+
+
+_NETWORKS = {}
+
+
+def _network(spec):
+    """The loaded model of ``spec``, once per process."""
+    if spec not in _NETWORKS:
+        _NETWORKS[spec] = load_model(spec, device="cpu", progress=False)
+    return _NETWORKS[spec]
+
+
+def _field_examples(job):
+    """Examples of one field: ``job`` is ``(model, config, settings, seed, index, validation)``."""
+    spec, config, settings, seed, index, validation = job
+    torch.set_num_threads(1)
+    model = _network(spec)
+    card = model.card
+    field, image = simulated_field(config, seed, index, validation=validation)
+    probability, _ = predict_image(
+        model.model,
+        image,
+        tile_size=card.tile_size,
+        overlap=card.tile_overlap,
+        precision=model.precision,
+        probabilities=card.probabilities,
+    )
+    beam = field.mosaic.beam_area_pixels
+    labels = find_islands(image[0], beam, settings, normalization=card.normalization)
+    stacked = np.concatenate([image, probability[-1:]])
+    ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
+    if not len(ids):
+        return cutouts.astype(np.float16), np.zeros(0, bool), np.zeros(0), np.zeros(0, int)
+    fraction = ndimage.mean(field.truth > 0, labels, ids)
+    area = ndimage.sum(np.ones(labels.shape), labels, ids) / beam
+    return (
+        cutouts.astype(np.float16),
+        np.asarray(fraction) >= DIFFUSE_FRACTION,
+        np.asarray(area),
+        np.full(len(ids), index),
+    )
+
+
+def island_examples(
+    model, config, settings, seed, count, *, validation=False, workers=1, progress=False
+):
+    """The labelled islands of ``count`` simulated fields.
+
+    Parameters
+    ----------
+    model : str or os.PathLike
+        The segmentation model (registry name, ``name@version`` or card
+        path), run without test-time augmentation on each field for the
+        probability channel of the cutouts.
+    config : TrainingConfig
+        The sky, grid and noise of the fields (the model's training
+        configuration).
+    settings : `~diffuseradio.islands.IslandSettings`
+        How islands are found and cut out.
+    seed : int
+        Seed of the fields (``simulated_field(config, seed, index)``).
+    count : int
+        Number of fields.
+    validation : bool, optional
+        Simulate validation fields (no derived tapered channel).
+    workers : int, optional
+        Processes simulating fields (each loads the model once).
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    IslandExamples
+    """
+    spec = str(model)
+    jobs = [(spec, config, settings, seed, i, validation) for i in range(count)]
+    bar = tqdm(total=count, desc="fields", unit="field", disable=not progress, leave=False)
+    parts = []
+    if workers > 1:
+        with get_context("spawn").Pool(workers) as pool:
+            for part in pool.imap(_field_examples, jobs, chunksize=4):
+                parts.append(part)
+                bar.update()
+    else:
+        for job in jobs:
+            parts.append(_field_examples(job))
+            bar.update()
+    bar.close()
+    return IslandExamples(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
+
+
+def _augmented(batch, rng):
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    batch = torch.rot90(batch, k, dims=(2, 3))
+    return torch.flip(batch, dims=(3,)) if flip else batch
+
+
+def train_island_classifier(
+    card,
+    training,
+    validation,
+    *,
+    epochs=16,
+    batch_size=64,
+    learning_rate=2e-3,
+    weight_decay=1e-3,
+    seed=0,
+    progress=False,
+):
+    """Train an island classifier; keep the epoch with the best validation AUC.
+
+    Parameters
+    ----------
+    card : `~diffuseradio.models.ModelCard`
+        A card with ``islands`` (cutout size and classifier arguments).
+    training, validation : IslandExamples
+    epochs, batch_size : int, optional
+    learning_rate : float, optional
+        Peak of the one-cycle schedule (AdamW).
+    weight_decay : float, optional
+    seed : int, optional
+        Seeds the initial weights, the order of the examples and the
+        augmentations.
+    progress : bool, optional
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    classifier : IslandClassifier
+        In evaluation mode, with the best epoch's weights.
+    history : list of dict
+        Per epoch: ``epoch``, ``loss`` (mean training loss), ``val_auc``,
+        ``val_auc_small`` (islands under 30 beams), ``seconds``.
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    settings = card.island_settings
+    classifier = IslandClassifier(
+        card.island_channels, settings.cutout_pixels, **card.islands["args"]
+    )
+    x = torch.from_numpy(training.cutouts.astype(np.float32))
+    y = torch.from_numpy(training.diffuse.astype(np.float32))
+    if not 0 < float(y.mean()) < 1:
+        raise ValueError("the training islands must include both diffuse and other islands")
+    steps = epochs * -(-len(x) // batch_size)
+    optimizer = torch.optim.AdamW(
+        classifier.parameters(), learning_rate / 2, weight_decay=weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps)
+    positive_weight = (1 - y.mean()) / y.mean()
+    small = validation.area_beams < 30
+    best, best_state, history = -1.0, None, []
+    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
+        start, losses = time.perf_counter(), []
+        classifier.train()
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for first in range(0, len(x), batch_size):
+            index = order[first : first + batch_size]
+            logits = classifier(_augmented(x[index], rng))
+            loss = F.binary_cross_entropy_with_logits(logits, y[index], pos_weight=positive_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+        scores = classify_cutouts(classifier, validation.cutouts, augment=True)
+        row = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "val_auc": roc_auc(scores[validation.diffuse], scores[~validation.diffuse]),
+            "val_auc_small": roc_auc(
+                scores[validation.diffuse & small], scores[~validation.diffuse & small]
+            ),
+            "seconds": time.perf_counter() - start,
+        }
+        history.append(row)
+        log.info(
+            "island classifier epoch %d: loss %.4f, validation AUC %.4f (< 30 beams %.4f)",
+            epoch,
+            row["loss"],
+            row["val_auc"],
+            row["val_auc_small"],
+        )
+        if row["val_auc"] > best:
+            best = row["val_auc"]
+            best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
+    classifier.load_state_dict(best_state)
+    return classifier.eval(), history
+
+
+def add_islands(network, card, classifier, *, version, settings=None, training=None):
+    """A network and card with an island classifier as their second stage.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The segmentation network (unchanged; a copy is returned).
+    card : `~diffuseradio.models.ModelCard`
+        Its card.
+    classifier : IslandClassifier
+    version : str
+        Version of the new card.
+    settings : dict, optional
+        The new card's ``islands`` (default: the card's).
+    training : dict, optional
+        Merged into the card's ``training`` under ``"islands"``.
+
+    Returns
+    -------
+    network : torch.nn.Module
+        With ``island_classifier``, ready for :func:`~diffuseradio.models.save_model`.
+    card : `~diffuseradio.models.ModelCard`
+    """
+    network = copy.deepcopy(network).cpu()
+    network.island_classifier = copy.deepcopy(classifier).cpu().eval()
+    info = dict(card.training)
+    if training is not None:
+        info["islands"] = training
+    card = dataclasses.replace(
+        card,
+        version=version,
+        weights_file=f"{card.name}-{version}.safetensors",
+        islands=settings or card.islands,
+        training=info,
+        sha256=None,
+    )
+    return network, card

@@ -1,0 +1,255 @@
+"""Tests of the second stage: islands, their classifier, cards and the detector with it."""
+
+import dataclasses
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from helpers import lotss_wcs
+from radio_beam import Beam
+from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autouse fixture)
+
+from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.exceptions import ModelError
+from diffuseradio.islands import IslandSettings, find_islands, island_cutouts, paint_islands
+from diffuseradio.models import IslandClassifier, classify_cutouts, load_model, save_model
+from diffuseradio.normalization import normalize
+from diffuseradio.training import (
+    IslandExamples,
+    TrainingConfig,
+    add_islands,
+    island_examples,
+    train_island_classifier,
+)
+
+
+def as_input(snr):
+    """S/N map -> the default normalisation's units."""
+    return normalize(np.asarray(snr, np.float32), np.float32(1.0))
+
+
+def test_islands_grow_from_seeds_and_respect_the_area_range():
+    snr = np.zeros((40, 40), np.float32)
+    snr[5:10, 5:10] = 4.0  # above grow, below seed: no island
+    snr[20:30, 20:30] = 3.5
+    snr[25, 25] = 6.0  # seeds a 100-pixel island
+    snr[2:4, 30:32] = 9.0  # 4 pixels: below 2 beams of 4 pixels
+    settings = IslandSettings(min_area_beams=2, max_area_beams=30)
+    labels = find_islands(as_input(snr), 4.0, settings)
+    assert labels.max() == 1 and (labels == 1).sum() == 100
+    assert labels[20:30, 20:30].min() == 1
+    # larger than max_area_beams (100 pixels > 20 beams of 4 pixels): dropped
+    labels = find_islands(as_input(snr), 4.0, dataclasses.replace(settings, max_area_beams=20))
+    assert labels.max() == 0
+
+
+def test_island_thresholds_follow_the_normalisation():
+    snr = np.zeros((20, 20), np.float32)
+    snr[5:15, 5:15] = 4.0
+    settings = IslandSettings(seed_snr=3.9, grow_snr=3.0, min_area_beams=1)
+    softer = {"name": "snr_asinh", "parameters": {"softening": 10.0}}
+    image = normalize(snr, np.float32(1.0), **softer)
+    assert (find_islands(image, 4.0, settings, normalization=softer) == 1).sum() == 100
+    assert (
+        find_islands(
+            image, 4.0, dataclasses.replace(settings, seed_snr=4.1), normalization=softer
+        ).max()
+        == 0
+    )
+
+
+def test_blanked_pixels_are_never_islands():
+    snr = np.full((20, 20), 6.0, np.float32)
+    snr[:, 10:] = np.nan
+    labels = find_islands(as_input(snr), 4.0, IslandSettings(min_area_beams=1))
+    assert (labels > 0).sum() == 200 and not labels[:, 10:].any()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"grow_snr": 6.0}, "grow_snr <= seed_snr"),
+        ({"min_area_beams": 400.0}, "min_area_beams < max_area_beams"),
+        ({"cutout_pixels": 4}, "cutout_pixels must be an integer >= 8"),
+    ],
+)
+def test_invalid_island_settings(changes, message):
+    with pytest.raises(ValueError, match=message):
+        IslandSettings(**changes)
+
+
+def test_cutouts_are_centred_on_the_brightness_weighted_centroid():
+    image = np.zeros((2, 50, 60), np.float32)
+    image[0, 10:13, 40:43] = 1.0
+    image[0, 11, 41] = 5.0  # symmetric island: centroid (11, 41)
+    image[1] = np.arange(50)[:, None] * 100 + np.arange(60)[None, :]  # pixel index map
+    labels = np.zeros((50, 60), np.int32)
+    labels[10:13, 40:43] = 3
+    labels[10:13, 44] = 4  # a neighbour inside the first cutout
+    labels[45:50, 0:3] = 5  # at the corner: the cutout runs off the image
+    ids, cutouts, centres = island_cutouts(image, labels, 16)
+    assert ids.tolist() == [3, 4, 5]
+    assert cutouts.shape == (3, 3, 16, 16)
+    np.testing.assert_allclose(centres[0], [11, 41])
+    assert cutouts[0, 1, 8, 8] == 11 * 100 + 41  # centroid at pixel size // 2
+    assert cutouts[0, 0, 8, 8] == 5.0
+    assert cutouts[0, 2].sum() == 9 and cutouts[0, 2, 7:10, 7:10].all()  # its own mask only
+    np.testing.assert_allclose(centres[2], [47, 1])
+    assert cutouts[2, 1, 8, 8] == 47 * 100 + 1
+    assert (cutouts[2, :, 8 + 3 :, :] == 0).all() and (cutouts[2, :, :, : 8 - 1] == 0).all()
+    assert cutouts[2, 2].sum() == 15
+
+
+def test_paint_raises_islands_only():
+    probability = np.full((4, 4), 0.3, np.float32)
+    labels = np.zeros((4, 4), np.int32)
+    labels[0, :2], labels[3, 3] = 1, 2
+    painted = paint_islands(probability, labels, np.array([1, 2]), np.array([0.9, 0.1]))
+    assert painted.dtype == np.float32
+    assert painted[0, :2].tolist() == pytest.approx([0.9, 0.9])
+    assert painted[3, 3] == pytest.approx(0.3)  # a lower score does not lower the map
+    assert (painted[1:3] == probability[1:3]).all()
+
+
+def test_classifier_is_exactly_symmetric_with_augmentation():
+    torch.manual_seed(0)
+    classifier = IslandClassifier(2, 16, widths=(4, 8, 8), hidden=8).eval()
+    cutouts = np.random.default_rng(0).normal(size=(3, 2, 16, 16)).astype(np.float32)
+    plain = classify_cutouts(classifier, cutouts)
+    assert plain.shape == (3,) and ((plain > 0) & (plain < 1)).all()
+    averaged = classify_cutouts(classifier, cutouts, augment=True)
+    rotated = classify_cutouts(classifier, np.rot90(cutouts, 1, axes=(2, 3)).copy(), augment=True)
+    np.testing.assert_allclose(averaged, rotated, rtol=1e-5)
+    assert classify_cutouts(classifier, np.zeros((0, 2, 16, 16))).shape == (0,)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        IslandClassifier(1, 30)
+
+
+def island_card(**changes):
+    islands = {
+        "min_area_beams": 1.0,
+        "cutout_pixels": 16,
+        "args": {"widths": [4, 8, 8], "hidden": 8},
+    }
+    return tiny_card(islands={**islands, **changes})
+
+
+def test_card_with_islands_round_trips_through_the_registry(tmp_path):
+    torch.manual_seed(1)
+    classifier = IslandClassifier(3, 16, widths=(4, 8, 8), hidden=8).eval()
+    network, card = add_islands(
+        tiny_network(), island_card(), classifier, version="1.1", training={"seed": 3}
+    )
+    assert card.version == "1.1" and card.training["islands"] == {"seed": 3}
+    assert card.weights_file == "tiny-1.1.safetensors" and card.island_channels == 3
+    path = save_model(network, card, tmp_path)
+    loaded = load_model(path, device="cpu", precision="fp32")
+    assert loaded.card.island_settings == IslandSettings(min_area_beams=1.0, cutout_pixels=16)
+    state = loaded.model.island_classifier.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in classifier.state_dict().items())
+    x = torch.randn(5, 3, 16, 16)
+    with torch.no_grad():  # the same up to memory layout (channels_last on load)
+        torch.testing.assert_close(loaded.model.island_classifier(x), classifier(x))
+    # a card without islands does not take these weights
+    plain = dataclasses.replace(loaded.card, islands=None, sha256=None)
+    with pytest.raises(ModelError, match="unexpected keys: island_classifier"):
+        save_model(loaded.model, plain, tmp_path / "plain")
+
+
+@pytest.mark.parametrize(
+    ("islands", "message"),
+    [
+        ({"colour": 1}, "unknown keys"),
+        ({"grow_snr": 9.0}, "grow_snr <= seed_snr"),
+        ({"args": {"widths": [4, 8]}}, "three positive integers"),
+        ({"args": {"depth": 3}}, "unexpected keyword"),
+        ([], "expected a dict"),
+    ],
+)
+def test_invalid_islands_in_a_card(islands, message):
+    with pytest.raises(ModelError, match=message):
+        tiny_card(islands=islands)
+
+
+def test_islands_need_one_diffuse_class():
+    with pytest.raises(ModelError, match="one diffuse class"):
+        tiny_card(
+            classes=["background", "halo", "relic"],
+            architecture_args={"depth": 2, "base_width": 4, "num_classes": 3},
+            islands={},
+        )
+
+
+class Constant(torch.nn.Module):
+    """A segmentation network that always says 'not diffuse'."""
+
+    def forward(self, x):
+        return torch.full((x.shape[0], 1, *x.shape[2:]), -20.0)
+
+
+def test_detector_raises_the_probability_over_diffuse_islands():
+    card = island_card(min_area_beams=2.0)
+    classifier = IslandClassifier(3, 16, widths=(4, 8, 8), hidden=8)
+    torch.nn.init.zeros_(classifier.head[-1].weight)
+    torch.nn.init.constant_(classifier.head[-1].bias, 3.0)  # every island: sigmoid(3)
+    network = Constant()
+    network.island_classifier = classifier
+    detector = DiffuseDetector(network, card, device="cpu", precision="fp32")
+    rng = np.random.default_rng(2)
+    data = rng.normal(0, 1e-4, (96, 96)).astype(np.float32)
+    yy, xx = np.mgrid[:96, :96]
+    data += 5e-3 * np.exp(-((yy - 40) ** 2 + (xx - 50) ** 2) / (2 * 6.0**2))  # S/N ~ 50
+    mosaic = SurveyMosaic(data, lotss_wcs((96, 96), 5 * u.arcsec), beam=Beam(20 * u.arcsec))
+    probability = detector.predict(mosaic, augment=False)
+    island = probability > 0.5
+    assert probability[40, 50] == pytest.approx(1 / (1 + np.exp(-3)), rel=1e-5)
+    assert island.sum() > 2 * mosaic.beam_area_pixels
+    assert probability[~island].max() < 1e-6
+    catalog = detector.detect(mosaic, augment=False)
+    assert len(catalog) == 1
+
+
+def test_island_classifier_learns_to_tell_smooth_from_pointlike(tmp_path):
+    """Training on islands of two kinds: the validation AUC climbs above chance."""
+    rng = np.random.default_rng(0)
+
+    def examples(n):
+        yy, xx = np.mgrid[:16, :16] - 8
+        smooth = np.exp(-(yy**2 + xx**2) / (2 * 4.0**2))
+        point = np.exp(-(yy**2 + xx**2) / (2 * 1.0**2))
+        diffuse = rng.random(n) < 0.3
+        cut = np.where(diffuse[:, None, None], smooth, point) * rng.uniform(1, 3, (n, 1, 1))
+        cut = np.stack([cut + rng.normal(0, 0.3, cut.shape), np.zeros_like(cut), cut > 0.5], 1)
+        return IslandExamples(cut.astype(np.float16), diffuse, np.full(n, 10.0), np.arange(n))
+
+    card = island_card()
+    classifier, history = train_island_classifier(
+        card, examples(256), examples(128), epochs=3, batch_size=32, seed=0
+    )
+    assert len(history) == 3 and not classifier.training
+    assert max(row["val_auc"] for row in history) > 0.95
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_island_examples_from_simulated_fields(tmp_path):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "tiny", "architecture": "unet", "classes": ["background", "diffuse"]},
+            "grid": {"beam_arcsec": 20.0, "pixel_scale_arcsec": 6.0},
+            "data": {"field_size": 192, "beam_jitter_arcsec": [20.0, 20.0]},
+        }
+    )
+    model = save_model(tiny_network(), tiny_card(pixel_scale=6 * u.arcsec), tmp_path)
+    settings = IslandSettings(cutout_pixels=16)
+    examples = island_examples(model, config, settings, seed=4, count=2)
+    again = island_examples(model, config, settings, seed=4, count=2)
+    assert len(examples.diffuse) > 3 and examples.diffuse.any()
+    assert examples.cutouts.shape[1:] == (3, 16, 16)
+    assert (examples.area_beams >= 4).all() and (examples.area_beams <= 300).all()
+    assert set(examples.field) == {0, 1}
+    np.testing.assert_array_equal(examples.cutouts, again.cutouts)
+    # channels: tapered input, the network's probability (in [0, 1]), the island's mask
+    assert ((examples.cutouts[:, 1] >= 0) & (examples.cutouts[:, 1] <= 1)).all()
+    assert set(np.unique(examples.cutouts[:, 2])) == {0, 1}
+    assert (examples.cutouts[:, 2, 16 // 2, 16 // 2] == 1).mean() > 0.8  # centred on the island

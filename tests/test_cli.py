@@ -8,9 +8,11 @@ from astropy.io import fits
 from astropy.table import QTable, Table
 from astropy.wcs import WCS
 from regions import Regions
+from test_registry import tiny_card, tiny_network
 
+from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.cli import main
-from diffuseradio.models import UNet
+from diffuseradio.models import UNet, save_model
 from diffuseradio.training import TrainingConfig, export_model
 
 P218 = ("lotss_dr1_P218+55_field", "LoTSS_DR1_P218+55_cutout_200px.fits")
@@ -177,3 +179,31 @@ def test_detect_with_a_separate_native_image(real_data_path, tmp_path, capsys):
     with fits.open(out / "P218_20arcsec.mask.fits") as mask:
         assert mask[0].data.shape == SurveyMosaic.read(tapered).shape
     assert run("detect", native, "-o", tmp_path / "out6", "--model", card, "--no-progress") == 0
+
+
+def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path, capsys):
+    status = run(
+        "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
+        "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
+        "--no-progress",
+    )  # fmt: skip
+    assert status == 0
+    saved = tmp_path / "two" / "cli-test-0.2.0.json"
+    assert capsys.readouterr().out.strip() == f"saved {saved}"
+    detector = DiffuseDetector.from_pretrained(saved, device="cpu")
+    assert detector.card.island_settings.cutout_pixels == 16
+    assert detector.card.training["islands"]["base_model"] == "cli-test@0.1.0"
+    assert detector.card.training["islands"]["fields"] == 2
+    base = DiffuseDetector.from_pretrained(model_card, device="cpu")
+    mosaic = SurveyMosaic.read(real_data_path(*P218))
+    two_stage = detector.predict(mosaic, augment=False)
+    one_stage = base.predict(mosaic, augment=False)
+    assert (two_stage >= one_stage - 1e-6)[np.isfinite(one_stage)].all()  # only ever raised
+
+
+def test_train_islands_needs_a_training_configuration(tmp_path, capsys):
+    path = save_model(tiny_network(), tiny_card(), tmp_path / "plain")
+    status = run("train-islands", path, "--version", "2", "--output", tmp_path / "out")
+    assert status == 2
+    assert "has no training configuration in its card" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -12,6 +12,11 @@ depend on the weights).
 Usage::
 
     python benchmarks/bench_detect.py [--sizes 2048 9500] [--threads 2]
+    python benchmarks/bench_detect.py --models lotss-diffuse-unet-2res@1.1.0 \
+        lotss-diffuse-unet-2res@1.2.0 --precisions bf16
+
+``--models`` compares registered models (e.g. without and with the island
+stage) instead of the bundled model of each architecture.
 """
 
 import argparse
@@ -31,13 +36,17 @@ CONFIGS = HERE.parent / "configs"
 
 
 def load_detector(architecture, precision):
-    """The bundled model of an architecture, or an untrained one with its card."""
+    """A registered model (``name@version``), the bundled model of an architecture, or else
+    an untrained network with the architecture's card."""
     import torch
 
     from diffuseradio import DiffuseDetector, ModelNotFoundError
     from diffuseradio.models import build_network
     from diffuseradio.training import TrainingConfig, model_card
 
+    if "@" in architecture:
+        detector = DiffuseDetector.from_pretrained(architecture, device="cpu", precision=precision)
+        return detector, "trained"
     name = f"lotss-diffuse-{architecture}"
     try:
         return DiffuseDetector.from_pretrained(name, device="cpu", precision=precision), "trained"
@@ -82,6 +91,9 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 9500])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--architectures", nargs="+", default=["unet", "transunet"])
+    parser.add_argument(
+        "--models", nargs="+", default=None, help="registered models (name@version) instead"
+    )
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument(
         "--augment",
@@ -91,8 +103,10 @@ def main():
         help="test-time augmentation (8 passes) off and/or on",
     )
     args = parser.parse_args()
+    models = args.models or args.architectures
+    width = max(10, *(len(m) for m in models))
     print(
-        f"{'image':>11} {'model':>10} {'prec':>5} {'weights':>9} {'time [s]':>9} "
+        f"{'image':>11} {'model':>{width}} {'prec':>5} {'weights':>9} {'time [s]':>9} "
         f"{'Mpix/s':>7} {'peak RSS [MiB]':>15} {'detections':>10} {'TTA':>4}"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +115,7 @@ def main():
             make_mosaic(path, size)
             configurations = [
                 (architecture, precision, augment)
-                for architecture in args.architectures
+                for architecture in models
                 for precision in args.precisions
                 for augment in args.augment
             ]
@@ -110,7 +124,7 @@ def main():
                     path, architecture, precision, args.threads, augment == "on"
                 )
                 print(
-                    f"{size:>5}x{size:<5} {architecture:>10} {precision:>5} {weights:>9} "
+                    f"{size:>5}x{size:<5} {architecture:>{width}} {precision:>5} {weights:>9} "
                     f"{seconds:>9.1f} {size**2 / 1e6 / seconds:>7.2f} {peak:>15.0f} "
                     f"{found:>10} {augment:>4}",
                     flush=True,

@@ -42,7 +42,9 @@ class IslandExamples(NamedTuple):
     Attributes
     ----------
     cutouts : numpy.ndarray
-        float16 ``(N, C, S, S)`` network-input cutouts.
+        float16 ``(N, C, S, S)`` cutouts: the network input's channels,
+        the segmentation probability and the island's mask
+        (:func:`~diffuseradio.islands.island_cutouts`).
     diffuse : numpy.ndarray
         bool ``(N,)``: at least :data:`DIFFUSE_FRACTION` of the island's
         pixels are diffuse truth.
@@ -62,7 +64,7 @@ _NETWORKS = {}
 
 
 def _network(spec):
-    """The loaded model of ``spec``, once per process."""
+    """The loaded model of ``spec``, loaded once per process (and kept)."""
     if spec not in _NETWORKS:
         _NETWORKS[spec] = load_model(spec, device="cpu", progress=False)
     return _NETWORKS[spec]

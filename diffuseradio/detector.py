@@ -18,7 +18,7 @@ import numpy as np
 
 from .catalog import DetectionCatalog
 from .channels import model_input
-from .islands import find_islands, island_cutouts, paint_islands
+from .islands import classifier_cutouts, paint_islands
 from .models import (
     available_models,
     classify_cutouts,
@@ -197,15 +197,13 @@ class DiffuseDetector:
 
     def _islands(self, image, matched, probability, batch_size, augment):
         """The probability raised over the islands the island classifier finds diffuse."""
-        settings = self.card.island_settings
-        labels = find_islands(
-            image[0],
+        labels, ids, cutouts = classifier_cutouts(
+            image,
+            probability,
             matched.beam_area_pixels,
-            settings,
+            self.card.island_settings,
             normalization=self.card.normalization,
         )
-        stacked = np.concatenate([image, probability[None]])
-        ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
         scores = classify_cutouts(
             self.model.island_classifier,
             cutouts,

@@ -34,7 +34,13 @@ from scipy import ndimage
 from .normalization import normalize
 from .segmentation import segment
 
-__all__ = ["IslandSettings", "find_islands", "island_cutouts", "paint_islands"]
+__all__ = [
+    "IslandSettings",
+    "find_islands",
+    "island_cutouts",
+    "classifier_cutouts",
+    "paint_islands",
+]
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,41 @@ def island_cutouts(image, labels, size):
         cutouts[n, -1][target] = labels[source] == ident
     np.nan_to_num(cutouts, copy=False, nan=0.0)
     return ids, cutouts, centres
+
+
+def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normalization=None):
+    """The islands of a network input and their cutouts for the island classifier.
+
+    The one path from a normalised input and the segmentation network's
+    probability to the classifier's input, shared by the detector and by
+    training, so that the classifier learns on what it is later given.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(C, H, W)`` network input, tapered channel first.
+    probability : numpy.ndarray
+        ``(H, W)`` probability of diffuse emission on the same grid.
+    beam_area_pixels : float
+        Working beam area in pixels.
+    settings : IslandSettings
+    normalization : dict, optional
+        The card's normalisation (see :func:`find_islands`).
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        ``(H, W)`` island labels (:func:`find_islands`).
+    ids : numpy.ndarray
+        The islands present, ascending.
+    cutouts : numpy.ndarray
+        float32 ``(len(ids), C + 2, S, S)``: the input channels, the
+        probability and the island's mask (:func:`island_cutouts`).
+    """
+    labels = find_islands(image[0], beam_area_pixels, settings, normalization=normalization)
+    stacked = np.concatenate([image, probability[None]])
+    ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
+    return labels, ids, cutouts
 
 
 def _overlap(corner, size, shape):

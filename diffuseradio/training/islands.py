@@ -23,7 +23,7 @@ from scipy import ndimage
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..islands import find_islands, island_cutouts
+from ..islands import classifier_cutouts
 from ..models import IslandClassifier, classify_cutouts, load_model, predict_image
 from .datasets import simulated_field
 from .metrics import roc_auc
@@ -86,13 +86,13 @@ def _field_examples(job):
         probabilities=card.probabilities,
     )
     beam = field.mosaic.beam_area_pixels
-    labels = find_islands(image[0], beam, settings, normalization=card.normalization)
-    stacked = np.concatenate([image, probability[-1:]])
-    ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
+    labels, ids, cutouts = classifier_cutouts(
+        image, probability[-1], beam, settings, normalization=card.normalization
+    )
     if not len(ids):
         return cutouts.astype(np.float16), np.zeros(0, bool), np.zeros(0), np.zeros(0, int)
     fraction = ndimage.mean(field.truth > 0, labels, ids)
-    area = ndimage.sum(np.ones(labels.shape), labels, ids) / beam
+    area = np.bincount(labels.ravel())[ids] / beam
     return (
         cutouts.astype(np.float16),
         np.asarray(fraction) >= DIFFUSE_FRACTION,
@@ -248,7 +248,7 @@ def train_island_classifier(
     return classifier.eval(), history
 
 
-def add_islands(network, card, classifier, *, version, settings=None, training=None):
+def add_islands(network, card, classifier, *, version, training=None):
     """A network and card with an island classifier as their second stage.
 
     Parameters
@@ -256,12 +256,10 @@ def add_islands(network, card, classifier, *, version, settings=None, training=N
     network : torch.nn.Module
         The segmentation network (unchanged; a copy is returned).
     card : `~diffuseradio.models.ModelCard`
-        Its card.
+        Its card, with the ``islands`` section the classifier was trained for.
     classifier : IslandClassifier
     version : str
         Version of the new card.
-    settings : dict, optional
-        The new card's ``islands`` (default: the card's).
     training : dict, optional
         Merged into the card's ``training`` under ``"islands"``.
 
@@ -271,6 +269,8 @@ def add_islands(network, card, classifier, *, version, settings=None, training=N
         With ``island_classifier``, ready for :func:`~diffuseradio.models.save_model`.
     card : `~diffuseradio.models.ModelCard`
     """
+    if card.islands is None:
+        raise ValueError(f"card {card.identifier!r} has no 'islands' section for the classifier")
     network = copy.deepcopy(network).cpu()
     network.island_classifier = copy.deepcopy(classifier).cpu().eval()
     info = dict(card.training)
@@ -280,7 +280,6 @@ def add_islands(network, card, classifier, *, version, settings=None, training=N
         card,
         version=version,
         weights_file=f"{card.name}-{version}.safetensors",
-        islands=settings or card.islands,
         training=info,
         sha256=None,
     )

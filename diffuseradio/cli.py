@@ -335,6 +335,9 @@ def _train_islands_parser(commands):
     ]:
         parser.add_argument(f"--{option}", type=float, default=default, help=f"({default:g})")
     parser.add_argument("--cutout-pixels", type=int, default=32, help="(32)")
+    parser.add_argument(
+        "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=_run_train_islands)
 
@@ -392,6 +395,7 @@ def _run_train_islands(args):
         examples["validation"],
         epochs=args.epochs,
         seed=args.network_seed,
+        device=args.device,
         progress=progress,
     )
     best = max(history, key=lambda row: row["val_auc"])

@@ -210,7 +210,17 @@ def test_detector_raises_the_probability_over_diffuse_islands():
     assert len(catalog) == 1
 
 
-def test_island_classifier_learns_to_tell_smooth_from_pointlike(tmp_path):
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+    ),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_island_classifier_learns_to_tell_smooth_from_pointlike(device):
     """Training on islands of two kinds: the validation AUC climbs above chance."""
     rng = np.random.default_rng(0)
 
@@ -225,9 +235,10 @@ def test_island_classifier_learns_to_tell_smooth_from_pointlike(tmp_path):
 
     card = island_card()
     classifier, history = train_island_classifier(
-        card, examples(256), examples(128), epochs=3, batch_size=32, seed=0
+        card, examples(256), examples(128), epochs=3, batch_size=32, seed=0, device=device
     )
     assert len(history) == 3 and not classifier.training
+    assert {p.device.type for p in classifier.parameters()} == {"cpu"}
     assert max(row["val_auc"] for row in history) > 0.95
     assert history[-1]["loss"] < history[0]["loss"]
 

@@ -24,7 +24,13 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..islands import classifier_cutouts
-from ..models import IslandClassifier, classify_cutouts, load_model, predict_image
+from ..models import (
+    IslandClassifier,
+    classify_cutouts,
+    load_model,
+    predict_image,
+    select_device,
+)
 from .datasets import simulated_field
 from .metrics import roc_auc
 
@@ -165,6 +171,7 @@ def train_island_classifier(
     learning_rate=2e-3,
     weight_decay=1e-3,
     seed=0,
+    device="cpu",
     progress=False,
 ):
     """Train an island classifier; keep the epoch with the best validation AUC.
@@ -181,25 +188,29 @@ def train_island_classifier(
     seed : int, optional
         Seeds the initial weights, the order of the examples and the
         augmentations.
+    device : str or torch.device, optional
+        Where to train (:func:`~diffuseradio.models.select_device`); the
+        examples are moved there once, in float32.
     progress : bool, optional
         Show a progress bar over epochs.
 
     Returns
     -------
     classifier : IslandClassifier
-        In evaluation mode, with the best epoch's weights.
+        In evaluation mode, with the best epoch's weights, on the CPU.
     history : list of dict
         Per epoch: ``epoch``, ``loss`` (mean training loss), ``val_auc``,
         ``val_auc_small`` (islands under 30 beams), ``seconds``.
     """
+    device = select_device(device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     settings = card.island_settings
     classifier = IslandClassifier(
         card.island_channels, settings.cutout_pixels, **card.islands["args"]
-    )
-    x = torch.from_numpy(training.cutouts.astype(np.float32))
-    y = torch.from_numpy(training.diffuse.astype(np.float32))
+    ).to(device)
+    x = torch.from_numpy(training.cutouts).to(device, torch.float32)
+    y = torch.from_numpy(training.diffuse).to(device, torch.float32)
     if not 0 < float(y.mean()) < 1:
         raise ValueError("the training islands must include both diffuse and other islands")
     steps = epochs * -(-len(x) // batch_size)
@@ -213,7 +224,7 @@ def train_island_classifier(
     for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         start, losses = time.perf_counter(), []
         classifier.train()
-        order = torch.from_numpy(rng.permutation(len(x)))
+        order = torch.from_numpy(rng.permutation(len(x))).to(device)
         for first in range(0, len(x), batch_size):
             index = order[first : first + batch_size]
             logits = classifier(_augmented(x[index], rng))
@@ -223,7 +234,7 @@ def train_island_classifier(
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
-        scores = classify_cutouts(classifier, validation.cutouts, augment=True)
+        scores = classify_cutouts(classifier, validation.cutouts, device=device, augment=True)
         row = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),
@@ -245,7 +256,7 @@ def train_island_classifier(
             best = row["val_auc"]
             best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
     classifier.load_state_dict(best_state)
-    return classifier.eval(), history
+    return classifier.cpu().eval(), history
 
 
 def add_islands(network, card, classifier, *, version, training=None):

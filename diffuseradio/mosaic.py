@@ -26,6 +26,7 @@ from radio_beam import Beam
 from radio_beam.utils import BeamError
 
 from .exceptions import IncompatibleResolutionError, InvalidImageError, MissingBeamError
+from .sampling import bilinear_sample
 from .tiling import tile_slices
 from .utils import atomic_write
 
@@ -445,10 +446,14 @@ class SurveyMosaic:
         brightness conserved as there), but the image is read and convolved
         a strip of rows at a time and sampled straight onto the coarser grid,
         so a 10k x 10k memory-mapped mosaic is never held, or copied, at full
-        resolution. The new grid has the same projection and covers the same
-        sky; since only the pixel scale changes, the map between the two
-        grids is affine and the bilinear sampling is done with
-        :func:`scipy.ndimage.map_coordinates`.
+        resolution. The strips are convolved in float32 (the rounding error of
+        the FFTs is a few per cent of the noise next to a 10 Jy/beam source
+        and far less elsewhere) with PyTorch's number of threads
+        (``torch.set_num_threads``, ``OMP_NUM_THREADS``). The new grid has the
+        same projection and covers the same sky; since only the pixel scale
+        changes, the map between the two grids is affine and the bilinear
+        sampling separates into rows and columns
+        (:func:`~diffuseradio.sampling.bilinear_sample`).
 
         Parameters
         ----------
@@ -464,8 +469,6 @@ class SurveyMosaic:
         SurveyMosaic
             float32 data.
         """
-        from scipy.ndimage import map_coordinates
-
         target = self.beam if beam is None else _as_beam(beam)
         pixel_scale = self.pixel_scale if pixel_scale is None else u.Quantity(pixel_scale, u.arcsec)
         _check_sampling(pixel_scale, target)
@@ -481,13 +484,10 @@ class SurveyMosaic:
             rows = (np.arange(start, min(start + block_rows, shape[0])) + 0.5) * factor - 0.5
             low = min(max(int(np.floor(rows[0])) - margin, 0), self.shape[0] - 1)
             high = min(int(np.ceil(rows[-1])) + 2 + margin, self.shape[0])
-            block = np.asarray(self.data[low:high], dtype=np.float64)
+            block = np.asarray(self.data[low:high], dtype=np.float32)
             if convolve:
                 block = _normalised_convolution(block, kernel) * scale
-            grid_y, grid_x = np.meshgrid(rows - low, columns, indexing="ij")
-            out[start : start + rows.size] = map_coordinates(
-                block, [grid_y, grid_x], order=1, mode="nearest"
-            )
+            out[start : start + rows.size] = bilinear_sample(block, rows - low, columns)
         # Pixel centres beyond the outer edge of the input image have no data.
         edge = 0.5 - 1e-6  # tolerate rounding on the outer pixel edge
         out[(np.arange(shape[0]) + 0.5) * factor - 0.5 > self.shape[0] - edge] = np.nan
@@ -773,18 +773,29 @@ def _drop_fill_value(sample, max_fraction=0.01):
     return sample
 
 
+def _fft_threads():
+    """Threads for the FFTs: PyTorch's intra-op thread count, so that one
+    setting (``torch.set_num_threads``, ``OMP_NUM_THREADS``, a survey
+    worker's ``threads_per_worker``) governs all the number crunching."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _normalised_convolution(data, kernel):
     """Convolve ignoring NaNs and the image edges; NaNs stay NaN."""
+    from scipy.fft import set_workers
     from scipy.signal import oaconvolve
 
     dtype = np.result_type(data.dtype, np.float32)
     blank = ~np.isfinite(data)
     filled = np.where(blank, 0, data).astype(dtype, copy=False)
     kernel = kernel.astype(dtype)
-    smoothed = oaconvolve(filled, kernel, mode="same")
-    # Dividing by the kernel weight that fell on data keeps surface brightness
-    # right next to blanked regions and the image edges.
-    coverage = oaconvolve((~blank).astype(dtype), kernel, mode="same")
+    with set_workers(_fft_threads()):
+        smoothed = oaconvolve(filled, kernel, mode="same")
+        # Dividing by the kernel weight that fell on data keeps surface
+        # brightness right next to blanked regions and the image edges.
+        coverage = oaconvolve((~blank).astype(dtype), kernel, mode="same")
     with np.errstate(invalid="ignore", divide="ignore"):
         smoothed /= coverage
     smoothed[blank] = np.nan

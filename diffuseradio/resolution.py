@@ -27,6 +27,7 @@ from radio_beam import Beam
 from scipy import sparse
 
 from .exceptions import IncompatibleResolutionError
+from .sampling import bilinear_sample
 
 __all__ = [
     "WorkingGrid",
@@ -165,7 +166,8 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
 
     The working grid from :func:`to_working_grid` differs from the input's
     only by its pixel scale (same projection, same sky), so the map between
-    them is affine; values are interpolated bilinearly, a strip of rows at a
+    them is affine; values are interpolated bilinearly
+    (:func:`~diffuseradio.sampling.bilinear_sample`), a strip of rows at a
     time.
 
     Parameters
@@ -184,8 +186,6 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
     numpy.ndarray
         float32 maps on the input grid (``maps`` itself when the grids agree).
     """
-    from scipy.ndimage import map_coordinates
-
     if matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs):
         return np.asarray(maps, dtype=np.float32)
     planes = maps if maps.ndim == 3 else maps[None]
@@ -194,11 +194,8 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
     out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
     for start in range(0, mosaic.shape[0], block_rows):
         rows = (np.arange(start, min(start + block_rows, mosaic.shape[0])) + 0.5) / factor - 0.5
-        grid = np.meshgrid(rows, columns, indexing="ij")
         for index, plane in enumerate(planes):
-            out[index, start : start + rows.size] = map_coordinates(
-                plane, grid, order=1, mode="nearest"
-            )
+            out[index, start : start + rows.size] = bilinear_sample(plane, rows, columns)
     return out if maps.ndim == 3 else out[0]
 
 

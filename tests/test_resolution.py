@@ -69,7 +69,8 @@ def test_resampling_only_matches_reproject_inside(real_data_path):
     streamed = mosaic.smooth_and_resample(pixel_scale=1.6 * u.arcsec, block_rows=11)
     library = mosaic.resample(1.6 * u.arcsec)
     inner = (slice(0, -1), slice(0, -1))  # the last row/column sits on the outer edge
-    np.testing.assert_allclose(streamed.data[inner], library.data[inner], rtol=1e-6, atol=1e-12)
+    # the strips are sampled in float32: rounding at 1e-6 of the ~1e-4 Jy/beam noise
+    np.testing.assert_allclose(streamed.data[inner], library.data[inner], rtol=1e-6, atol=1e-10)
 
 
 def test_back_to_input_grid_matches_reproject(real_data_path):

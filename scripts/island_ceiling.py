@@ -69,7 +69,9 @@ def main():
         "30-300": (beams >= 30) & (beams < 300),
         "> 300": beams >= 300,
     }
-    print(f"{card.identifier}: {args.fields} validation fields, {snr.size} diffuse sources S/N >= 8")
+    print(
+        f"{card.identifier}: {args.fields} validation fields, {snr.size} diffuse sources S/N >= 8"
+    )
     print(f"{'seed/grow/min/max':>20} {'all':>6} " + " ".join(f"{k:>10}" for k in bins))
     for text, found in zip(args.settings, on_island):
         cells = " ".join(f"{found[mask].mean():>10.3f}" for mask in bins.values())

@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+import torch
 from helpers import lotss_wcs
 from radio_beam import Beam
 from reproject import reproject_interp
@@ -62,6 +63,20 @@ def test_streamed_smoothing_equals_convolve_then_resample(real_data_path):
     np.testing.assert_array_equal(np.isnan(streamed.data), np.isnan(two_steps.data))
     scale = np.nanmax(np.abs(two_steps.data))
     np.testing.assert_allclose(streamed.data, two_steps.data, rtol=0, atol=1e-6 * scale)
+
+
+def test_smoothing_does_not_depend_on_the_thread_count(real_data_path):
+    """The FFTs use PyTorch's thread count; the result is the same with one thread or two."""
+    mosaic = SurveyMosaic.read(real_data_path(*P205))
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            results.append(mosaic.smooth_and_resample(20 * u.arcsec, 6 * u.arcsec).data)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(results[0], results[1])
 
 
 def test_resampling_only_matches_reproject_inside(real_data_path):

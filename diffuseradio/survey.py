@@ -297,8 +297,8 @@ def run_survey(
         ``device="auto"`` finds GPUs, else one per ``threads_per_worker``
         CPU cores.
     threads_per_worker : int, optional
-        PyTorch threads of each worker. A worker processes one mosaic at a
-        time.
+        PyTorch threads of each worker (the FFTs of the resolution matching
+        use as many). A worker processes one mosaic at a time.
     device : str, optional
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``. With ``"auto"``,
         worker ``k`` of the local cluster uses GPU ``k mod n`` of the ``n``

@@ -338,6 +338,13 @@ def _train_islands_parser(commands):
     parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
+    parser.add_argument(
+        "--examples-dir",
+        type=Path,
+        default=None,
+        help="keep the simulated islands there and reuse them in later runs with the same "
+        "model, fields and island settings",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=_run_train_islands)
 
@@ -377,6 +384,7 @@ def _run_train_islands(args):
             args.fields,
             workers=args.workers,
             progress=progress,
+            cache_dir=args.examples_dir,
         ),
         "validation": island_examples(
             args.model,
@@ -387,6 +395,7 @@ def _run_train_islands(args):
             validation=True,
             workers=args.workers,
             progress=progress,
+            cache_dir=args.examples_dir,
         ),
     }
     classifier, history = train_island_classifier(

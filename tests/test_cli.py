@@ -185,9 +185,11 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     status = run(
         "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
         "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
-        "--no-progress",
+        "--examples-dir", tmp_path / "examples", "--no-progress",
     )  # fmt: skip
     assert status == 0
+    kept = sorted(path.name.split("-")[2] for path in (tmp_path / "examples").glob("*.npz"))
+    assert kept == ["training", "validation"]
     saved = tmp_path / "two" / "cli-test-0.2.0.json"
     assert capsys.readouterr().out.strip() == f"saved {saved}"
     detector = DiffuseDetector.from_pretrained(saved, device="cpu")

@@ -22,6 +22,7 @@ from diffuseradio.training import (
     island_examples,
     train_island_classifier,
 )
+from diffuseradio.training import islands as training_islands
 
 
 def as_input(snr):
@@ -264,3 +265,32 @@ def test_island_examples_from_simulated_fields(tmp_path):
     assert ((examples.cutouts[:, 1] >= 0) & (examples.cutouts[:, 1] <= 1)).all()
     assert set(np.unique(examples.cutouts[:, 2])) == {0, 1}
     assert (examples.cutouts[:, 2, 16 // 2, 16 // 2] == 1).mean() > 0.8  # centred on the island
+
+
+def test_island_examples_are_cached_and_read_back(tmp_path, monkeypatch):
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "tiny", "architecture": "unet", "classes": ["background", "diffuse"]},
+            "grid": {"beam_arcsec": 20.0, "pixel_scale_arcsec": 6.0},
+            "data": {"field_size": 192, "beam_jitter_arcsec": [20.0, 20.0]},
+        }
+    )
+    model = save_model(tiny_network(), tiny_card(pixel_scale=6 * u.arcsec), tmp_path)
+    settings = IslandSettings(cutout_pixels=16)
+    cache = tmp_path / "cache"
+    first = island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)
+    (saved,) = cache.glob("*-training-*.npz")
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("simulated again")
+
+    monkeypatch.setattr(training_islands, "simulated_field", no_simulation)
+    again = island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)
+    for name in IslandExamples._fields:
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+        assert getattr(again, name).dtype == getattr(first, name).dtype
+    # anything that makes other examples names another file: here the island settings
+    with pytest.raises(AssertionError, match="simulated again"):
+        island_examples(model, config, IslandSettings(cutout_pixels=24), seed=4, count=2,
+                        cache_dir=cache)  # fmt: skip
+    assert list(cache.glob("*.npz")) == [saved]

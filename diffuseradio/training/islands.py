@@ -12,9 +12,12 @@ simulated with another seed; the segmentation network is not touched.
 
 import copy
 import dataclasses
+import hashlib
+import json
 import logging
 import time
 from multiprocessing import get_context
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +34,7 @@ from ..models import (
     predict_image,
     select_device,
 )
+from ..utils import atomic_write
 from .datasets import simulated_field
 from .metrics import roc_auc
 
@@ -64,6 +68,16 @@ class IslandExamples(NamedTuple):
     diffuse: np.ndarray
     area_beams: np.ndarray
     field: np.ndarray
+
+    def save(self, path):
+        """Write the examples to a ``.npz`` file (atomically: no partial file on failure)."""
+        atomic_write(path, lambda temporary: np.savez(temporary, **self._asdict()))
+
+    @classmethod
+    def load(cls, path):
+        """Read examples written by :meth:`save` (plain arrays; nothing is unpickled)."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(*(data[name] for name in cls._fields))
 
 
 _NETWORKS = {}
@@ -108,7 +122,16 @@ def _field_examples(job):
 
 
 def island_examples(
-    model, config, settings, seed, count, *, validation=False, workers=1, progress=False
+    model,
+    config,
+    settings,
+    seed,
+    count,
+    *,
+    validation=False,
+    workers=1,
+    progress=False,
+    cache_dir=None,
 ):
     """The labelled islands of ``count`` simulated fields.
 
@@ -133,12 +156,29 @@ def island_examples(
         Processes simulating fields (each loads the model once).
     progress : bool, optional
         Show a progress bar.
+    cache_dir : str or os.PathLike, optional
+        Keep the examples there (``.npz``, named by a hash of the model's
+        weights, the configuration, the island settings, the seed, the
+        number of fields and ``validation``) and read them back instead of
+        simulating again when asked for the same ones.
 
     Returns
     -------
     IslandExamples
     """
     spec = str(model)
+    if cache_dir is not None:
+        path = Path(cache_dir) / _cache_name(spec, config, settings, seed, count, validation)
+        if path.exists():
+            log.info("island examples read from %s", path)
+            return IslandExamples.load(path)
+        examples = island_examples(
+            spec, config, settings, seed, count, validation=validation, workers=workers,
+            progress=progress,
+        )  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        examples.save(path)
+        return examples
     jobs = [(spec, config, settings, seed, i, validation) for i in range(count)]
     bar = tqdm(total=count, desc="fields", unit="field", disable=not progress, leave=False)
     parts = []
@@ -153,6 +193,31 @@ def island_examples(
             bar.update()
     bar.close()
     return IslandExamples(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
+
+
+def _cache_name(spec, config, settings, seed, count, validation):
+    """File name of a set of examples: a hash of everything that makes them."""
+    loaded = _network(spec)
+    card = loaded.card
+    weights = (
+        card.sha256
+        or hashlib.sha256(
+            b"".join(t.detach().cpu().numpy().tobytes() for t in loaded.model.state_dict().values())
+        ).hexdigest()
+    )
+    recipe = {
+        "model": card.identifier,
+        "weights": weights,
+        "config": config.to_dict(),
+        "settings": dataclasses.asdict(settings),
+        "diffuse_fraction": DIFFUSE_FRACTION,
+        "seed": seed,
+        "count": count,
+        "validation": validation,
+    }
+    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()
+    kind = "validation" if validation else "training"
+    return f"{card.name}-{kind}-{digest[:16]}.npz"
 
 
 def _augmented(batch, rng):

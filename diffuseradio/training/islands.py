@@ -166,21 +166,22 @@ def island_examples(
     -------
     IslandExamples
     """
-    spec = str(model)
-    if cache_dir is not None:
-        path = Path(cache_dir) / _cache_name(spec, config, settings, seed, count, validation)
-        if path.exists():
-            log.info("island examples read from %s", path)
-            return IslandExamples.load(path)
-        examples = island_examples(
-            spec, config, settings, seed, count, validation=validation, workers=workers,
-            progress=progress,
-        )  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
-        examples.save(path)
-        return examples
-    jobs = [(spec, config, settings, seed, i, validation) for i in range(count)]
-    bar = tqdm(total=count, desc="fields", unit="field", disable=not progress, leave=False)
+    jobs = [(str(model), config, settings, seed, i, validation) for i in range(count)]
+    if cache_dir is None:
+        return _simulated_examples(jobs, workers, progress)
+    path = Path(cache_dir) / _cache_name(str(model), config, settings, seed, count, validation)
+    if path.exists():
+        log.info("island examples read from %s", path)
+        return IslandExamples.load(path)
+    examples = _simulated_examples(jobs, workers, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    examples.save(path)
+    return examples
+
+
+def _simulated_examples(jobs, workers, progress):
+    """The examples of the fields of ``jobs`` (see :func:`_field_examples`)."""
+    bar = tqdm(total=len(jobs), desc="fields", unit="field", disable=not progress, leave=False)
     parts = []
     if workers > 1:
         with get_context("spawn").Pool(workers) as pool:

@@ -244,7 +244,9 @@ def test_island_classifier_learns_to_tell_smooth_from_pointlike(device):
     assert history[-1]["loss"] < history[0]["loss"]
 
 
-def test_island_examples_from_simulated_fields(tmp_path):
+@pytest.fixture
+def tiny_fields(tmp_path):
+    """A tiny saved model and the small 20" fields it is given (192 pixels of 6")."""
     config = TrainingConfig.from_dict(
         {
             "model": {"name": "tiny", "architecture": "unet", "classes": ["background", "diffuse"]},
@@ -252,7 +254,12 @@ def test_island_examples_from_simulated_fields(tmp_path):
             "data": {"field_size": 192, "beam_jitter_arcsec": [20.0, 20.0]},
         }
     )
-    model = save_model(tiny_network(), tiny_card(pixel_scale=6 * u.arcsec), tmp_path)
+    model = save_model(tiny_network(), tiny_card(pixel_scale=6 * u.arcsec), tmp_path / "model")
+    return model, config
+
+
+def test_island_examples_from_simulated_fields(tiny_fields):
+    model, config = tiny_fields
     settings = IslandSettings(cutout_pixels=16)
     examples = island_examples(model, config, settings, seed=4, count=2)
     again = island_examples(model, config, settings, seed=4, count=2)
@@ -267,15 +274,8 @@ def test_island_examples_from_simulated_fields(tmp_path):
     assert (examples.cutouts[:, 2, 16 // 2, 16 // 2] == 1).mean() > 0.8  # centred on the island
 
 
-def test_island_examples_are_cached_and_read_back(tmp_path, monkeypatch):
-    config = TrainingConfig.from_dict(
-        {
-            "model": {"name": "tiny", "architecture": "unet", "classes": ["background", "diffuse"]},
-            "grid": {"beam_arcsec": 20.0, "pixel_scale_arcsec": 6.0},
-            "data": {"field_size": 192, "beam_jitter_arcsec": [20.0, 20.0]},
-        }
-    )
-    model = save_model(tiny_network(), tiny_card(pixel_scale=6 * u.arcsec), tmp_path)
+def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeypatch):
+    model, config = tiny_fields
     settings = IslandSettings(cutout_pixels=16)
     cache = tmp_path / "cache"
     first = island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)

@@ -336,7 +336,19 @@ def _train_islands_parser(commands):
         parser.add_argument(f"--{option}", type=float, default=default, help=f"({default:g})")
     parser.add_argument("--cutout-pixels", type=int, default=32, help="(32)")
     parser.add_argument(
+        "--context-scale",
+        type=int,
+        default=1,
+        help="add a view of each island's surroundings this many times wider, at as many times "
+        "coarser pixels (1: none)",
+    )
+    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
+    )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        help="auto (bf16 where the device computes it natively), fp32 or bf16",
     )
     parser.add_argument(
         "--examples-dir",
@@ -354,7 +366,7 @@ def _run_train_islands(args):
     import shlex
 
     from .islands import IslandSettings
-    from .models import load_model, save_model
+    from .models import load_model, save_model, select_device, select_precision
     from .training import TrainingConfig, add_islands, island_examples, train_island_classifier
 
     command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
@@ -371,6 +383,7 @@ def _run_train_islands(args):
         min_area_beams=args.min_area_beams,
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
+        context_scale=args.context_scale,
     )
     islands = {**dataclasses.asdict(settings), "args": {}}
     card = dataclasses.replace(loaded.card, islands=islands)
@@ -405,6 +418,7 @@ def _run_train_islands(args):
         epochs=args.epochs,
         seed=args.network_seed,
         device=args.device,
+        precision=args.precision,
         progress=progress,
     )
     best = max(history, key=lambda row: row["val_auc"])
@@ -417,6 +431,9 @@ def _run_train_islands(args):
         "validation_seed": config.data.validation_seed,
         "network_seed": args.network_seed,
         "epochs": args.epochs,
+        "precision": str(select_precision(args.precision, select_device(args.device))).removeprefix(
+            "torch."
+        ),
         "islands": {k: int(v.diffuse.size) for k, v in examples.items()},
         "diffuse_islands": {k: int(v.diffuse.sum()) for k, v in examples.items()},
         "best_epoch": best["epoch"],

@@ -185,7 +185,8 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     status = run(
         "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
         "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
-        "--examples-dir", tmp_path / "examples", "--no-progress",
+        "--context-scale", 2, "--precision", "fp32", "--examples-dir", tmp_path / "examples",
+        "--no-progress",
     )  # fmt: skip
     assert status == 0
     kept = sorted(path.name.split("-")[2] for path in (tmp_path / "examples").glob("*.npz"))
@@ -194,6 +195,8 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     assert capsys.readouterr().out.strip() == f"saved {saved}"
     detector = DiffuseDetector.from_pretrained(saved, device="cpu")
     assert detector.card.island_settings.cutout_pixels == 16
+    assert detector.card.island_settings.context_scale == 2
+    assert detector.card.training["islands"]["precision"] == "float32"
     assert detector.card.training["islands"]["base_model"] == "cli-test@0.1.0"
     assert detector.card.training["islands"]["fields"] == 2
     base = DiffuseDetector.from_pretrained(model_card, device="cpu")

@@ -217,8 +217,8 @@ class ModelCard:
 
     @property
     def island_channels(self):
-        """Channels of the island classifier's cutouts: the input channels, probability, mask."""
-        return len(self.input_channels) + 2
+        """Channels of the island classifier's cutouts: input channels, probability, mask."""
+        return (len(self.input_channels) + 2) * self.island_settings.views
 
     def _check_islands(self):
         if self.islands is None:

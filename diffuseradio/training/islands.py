@@ -33,6 +33,7 @@ from ..models import (
     load_model,
     predict_image,
     select_device,
+    select_precision,
 )
 from ..utils import atomic_write
 from .datasets import simulated_field
@@ -238,6 +239,7 @@ def train_island_classifier(
     weight_decay=1e-3,
     seed=0,
     device="cpu",
+    precision="fp32",
     progress=False,
 ):
     """Train an island classifier; keep the epoch with the best validation AUC.
@@ -257,6 +259,11 @@ def train_island_classifier(
     device : str or torch.device, optional
         Where to train (:func:`~diffuseradio.models.select_device`); the
         examples are moved there once, in float32.
+    precision : str, optional
+        ``"fp32"``, or ``"bf16"`` / ``"auto"`` for bfloat16 autocast
+        (:func:`~diffuseradio.models.select_precision`; the weights and
+        optimiser stay in float32). The classifier runs in the
+        ``channels_last`` memory format either way.
     progress : bool, optional
         Show a progress bar over epochs.
 
@@ -269,12 +276,13 @@ def train_island_classifier(
         ``val_auc_small`` (islands under 30 beams), ``seconds``.
     """
     device = select_device(device)
+    dtype = select_precision(precision, device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     settings = card.island_settings
     classifier = IslandClassifier(
         card.island_channels, settings.cutout_pixels, **card.islands["args"]
-    ).to(device)
+    ).to(device, memory_format=torch.channels_last)
     x = torch.from_numpy(training.cutouts).to(device, torch.float32)
     y = torch.from_numpy(training.diffuse).to(device, torch.float32)
     if not 0 < float(y.mean()) < 1:
@@ -293,14 +301,18 @@ def train_island_classifier(
         order = torch.from_numpy(rng.permutation(len(x))).to(device)
         for first in range(0, len(x), batch_size):
             index = order[first : first + batch_size]
-            logits = classifier(_augmented(x[index], rng))
+            batch = _augmented(x[index], rng).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                logits = classifier(batch).float()
             loss = F.binary_cross_entropy_with_logits(logits, y[index], pos_weight=positive_weight)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
-        scores = classify_cutouts(classifier, validation.cutouts, device=device, augment=True)
+        scores = classify_cutouts(
+            classifier, validation.cutouts, device=device, precision=dtype, augment=True
+        )
         row = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),

@@ -189,6 +189,8 @@ def _simulated_examples(jobs, workers, progress):
             for part in pool.imap(_field_examples, jobs, chunksize=4):
                 parts.append(part)
                 bar.update()
+            pool.close()  # let the workers exit by themselves: terminating them leaks semaphores
+            pool.join()
     else:
         for job in jobs:
             parts.append(_field_examples(job))

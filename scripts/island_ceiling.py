@@ -34,8 +34,9 @@ def parse_setting(text):
 
 def reachable(card, config, settings, count):
     """Per diffuse source (S/N >= 8) of each field: integrated S/N, area in beams and, per
-    setting, whether it lies on an island."""
+    setting, whether it lies on an island; and per setting the number of islands found."""
     snr, beams, on_island = [], [], [[] for _ in settings]
+    islands = np.zeros(len(settings), dtype=int)
     for index in range(count):
         field, image = simulated_field(config, config.data.validation_seed, index, validation=True)
         objects = field.objects
@@ -44,10 +45,16 @@ def reachable(card, config, settings, count):
         snr.append(np.asarray(objects["integrated_snr"][diffuse]))
         beams.append(np.asarray(objects["n_beams"][diffuse]))
         beam = field.mosaic.beam_area_pixels
-        for found, setting in zip(on_island, settings):
+        for number, (found, setting) in enumerate(zip(on_island, settings)):
             labels = find_islands(image[0], beam, setting, normalization=card.normalization)
+            islands[number] += labels.max()
             found.append(np.asarray(object_coverage(labels > 0, field)[diffuse]) >= MIN_COVERAGE)
-    return np.concatenate(snr), np.concatenate(beams), [np.concatenate(f) for f in on_island]
+    return (
+        np.concatenate(snr),
+        np.concatenate(beams),
+        [np.concatenate(found) for found in on_island],
+        islands,
+    )
 
 
 def main():
@@ -59,7 +66,7 @@ def main():
     card = load_model(args.model, device="cpu").card
     config = TrainingConfig.from_dict(card.training["config"])
     settings = [parse_setting(text) for text in args.settings]
-    snr, beams, on_island = reachable(card, config, settings, args.fields)
+    snr, beams, on_island, islands = reachable(card, config, settings, args.fields)
     bins = {
         "S/N 8-15": snr < 15,
         "15-30": (snr >= 15) & (snr < 30),
@@ -72,10 +79,11 @@ def main():
     print(
         f"{card.identifier}: {args.fields} validation fields, {snr.size} diffuse sources S/N >= 8"
     )
-    print(f"{'seed/grow/min/max':>20} {'all':>6} " + " ".join(f"{k:>10}" for k in bins))
-    for text, found in zip(args.settings, on_island):
+    header = " ".join(f"{key:>10}" for key in bins)
+    print(f"{'seed/grow/min/max':>20} {'islands':>8} {'all':>6} {header}")
+    for text, found, count in zip(args.settings, on_island, islands):
         cells = " ".join(f"{found[mask].mean():>10.3f}" for mask in bins.values())
-        print(f"{text:>20} {found.mean():>6.3f} {cells}")
+        print(f"{text:>20} {count / args.fields:>8.1f} {found.mean():>6.3f} {cells}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ The weights and their sha256 are not touched.
 Usage::
 
     python scripts/set_operating_point.py CARD.json --threshold P --low-threshold P
-        --min-area-beams A [--validation "C .. P .. RG .." ] [--test-metrics FILE.json]
+        --min-area-beams A [--test-metrics FILE.json] [--notes TEXT]
 """
 
 import argparse

@@ -47,7 +47,7 @@ def reachable(card, config, settings, count):
         beam = field.mosaic.beam_area_pixels
         for number, (found, setting) in enumerate(zip(on_island, settings)):
             labels = find_islands(image[0], beam, setting, normalization=card.normalization)
-            islands[number] += labels.max()
+            islands[number] += np.count_nonzero(np.bincount(labels.ravel())[1:])
             found.append(np.asarray(object_coverage(labels > 0, field)[diffuse]) >= MIN_COVERAGE)
     return (
         np.concatenate(snr),

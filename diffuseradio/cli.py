@@ -325,6 +325,23 @@ def _train_islands_parser(commands):
     parser.add_argument("--seed", type=int, default=0, help="seed of the training fields (0)")
     parser.add_argument("--validation-fields", type=int, default=48, help="validation fields (48)")
     parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="islands per step (64; larger on a GPU)"
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=2e-3,
+        help="peak of the one-cycle schedule (2e-3; scale with the batch size)",
+    )
+    parser.add_argument(
+        "--classifier-widths",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar="W",
+        help="channels of the classifier's three convolutional blocks (32 64 96)",
+    )
     parser.add_argument("--network-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes simulating fields")
     for option, default in [
@@ -385,7 +402,8 @@ def _run_train_islands(args):
         cutout_pixels=args.cutout_pixels,
         context_scale=args.context_scale,
     )
-    islands = {**dataclasses.asdict(settings), "args": {}}
+    classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
+    islands = {**dataclasses.asdict(settings), "args": classifier_args}
     card = dataclasses.replace(loaded.card, islands=islands)
     progress = not args.no_progress
     examples = {
@@ -416,6 +434,8 @@ def _run_train_islands(args):
         examples["training"],
         examples["validation"],
         epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         seed=args.network_seed,
         device=args.device,
         precision=args.precision,
@@ -431,6 +451,8 @@ def _run_train_islands(args):
         "validation_seed": config.data.validation_seed,
         "network_seed": args.network_seed,
         "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
         "precision": str(select_precision(args.precision, select_device(args.device))).removeprefix(
             "torch."
         ),

@@ -186,6 +186,7 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
         "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
         "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
         "--context-scale", 2, "--precision", "fp32", "--examples-dir", tmp_path / "examples",
+        "--batch-size", 16, "--learning-rate", 1e-3, "--classifier-widths", 8, 16, 24,
         "--no-progress",
     )  # fmt: skip
     assert status == 0
@@ -199,6 +200,9 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     assert detector.card.training["islands"]["precision"] == "float32"
     assert detector.card.training["islands"]["base_model"] == "cli-test@0.1.0"
     assert detector.card.training["islands"]["fields"] == 2
+    assert detector.card.training["islands"]["batch_size"] == 16
+    assert detector.card.islands["args"] == {"widths": [8, 16, 24]}
+    assert detector.model.island_classifier.head[2].in_features == 24 * 4 * 4
     base = DiffuseDetector.from_pretrained(model_card, device="cpu")
     mosaic = SurveyMosaic.read(real_data_path(*P218))
     two_stage = detector.predict(mosaic, augment=False)

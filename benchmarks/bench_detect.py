@@ -13,7 +13,7 @@ Usage::
 
     python benchmarks/bench_detect.py [--sizes 2048 9500] [--threads 2]
     python benchmarks/bench_detect.py --models lotss-diffuse-unet-2res@1.1.0 \
-        lotss-diffuse-unet-2res@1.3.0 --precisions bf16
+        lotss-diffuse-unet-2res@1.4.0 --precisions bf16
     python benchmarks/bench_detect.py --devices cpu cuda --sizes 9500
 
 ``--devices cuda`` runs the network on the GPU (the rest of ``detect`` stays

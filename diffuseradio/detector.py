@@ -197,11 +197,12 @@ class DiffuseDetector:
 
     def _islands(self, image, matched, probability, batch_size, augment):
         """The probability raised over the islands the island classifier finds diffuse."""
+        settings = self.card.island_settings
         labels, ids, cutouts = classifier_cutouts(
             image,
             probability,
             matched.beam_area_pixels,
-            self.card.island_settings,
+            settings,
             normalization=self.card.normalization,
         )
         scores = classify_cutouts(
@@ -212,7 +213,14 @@ class DiffuseDetector:
             precision=self.precision,
             augment=augment,
         )
-        return paint_islands(probability, labels, ids, scores)
+        return paint_islands(
+            probability,
+            labels,
+            ids,
+            scores,
+            region_threshold=settings.region_threshold,
+            region_cover=settings.region_cover,
+        )
 
     def _diffuse_maps(self, probability):
         """Drop the background channel of a softmax output; squeeze one class."""

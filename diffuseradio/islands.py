@@ -22,6 +22,11 @@ finders such as PyBDSF group emission:
 4. :func:`paint_islands`: that probability is written over the island's
    pixels wherever it exceeds the segmentation network's, so the
    thresholds, segmentation and catalogue that follow are unchanged.
+   Optionally (``region_threshold``) the classifier's verdict also holds
+   for the segmentation network's region around an island: a region
+   mostly made of classified islands is capped at their best score, so
+   that the lobes of a radio galaxy the classifier rejects are not
+   detected by the segmentation network around its island.
 
 Islands are found on the *normalised* input: a threshold in S/N is
 turned into the normalisation's units (the normalisation is monotonic),
@@ -66,6 +71,14 @@ class IslandSettings:
         1: the cutout alone. ``k > 1``: a second view of the same maps,
         ``k`` times wider and averaged over ``k x k`` pixel blocks to the
         same size, is stacked on the cutout's channels.
+    region_threshold : float or None
+        None: the islands only raise the probability. A probability in
+        (0, 1): each connected region of the segmentation network's
+        probability at or above it, of which at least ``region_cover`` lies
+        on classified islands, is capped at the highest score of those
+        islands (see :func:`paint_islands`).
+    region_cover : float
+        Fraction of a region's pixels on islands for the cap to apply.
     """
 
     seed_snr: float = 5.0
@@ -74,6 +87,8 @@ class IslandSettings:
     max_area_beams: float = 300.0
     cutout_pixels: int = 32
     context_scale: int = 1
+    region_threshold: float | None = None
+    region_cover: float = 0.3
 
     def __post_init__(self):
         if not 0 < self.grow_snr <= self.seed_snr:
@@ -93,6 +108,12 @@ class IslandSettings:
             isinstance(self.context_scale, int) and self.context_scale >= 1
         ):
             raise ValueError(f"context_scale must be an integer >= 1, not {self.context_scale!r}")
+        if self.region_threshold is not None and not 0 < self.region_threshold < 1:
+            raise ValueError(
+                f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
+            )
+        if not 0 < self.region_cover <= 1:
+            raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
 
     @property
     def views(self):
@@ -267,7 +288,7 @@ def _overlap(corner, size, shape):
     return tuple(source), tuple(target)
 
 
-def paint_islands(probability, labels, ids, scores):
+def paint_islands(probability, labels, ids, scores, *, region_threshold=None, region_cover=0.3):
     """Raise the probability over each island to the island's score.
 
     Parameters
@@ -278,13 +299,47 @@ def paint_islands(probability, labels, ids, scores):
         ``(H, W)`` island labels.
     ids, scores : numpy.ndarray
         The classified islands and their probability of being diffuse.
+    region_threshold : float, optional
+        Also let the islands' verdict hold for the regions around them:
+        each connected region where ``probability >= region_threshold``,
+        with at least ``region_cover`` of its pixels on classified islands,
+        is first capped at the highest score among those islands.
+    region_cover : float, optional
 
     Returns
     -------
     numpy.ndarray
-        ``max(probability, score of the pixel's island)``; unchanged outside
-        islands.
+        ``max(probability, score of the pixel's island)``, after the cap
+        of the regions if asked; unchanged outside islands and capped
+        regions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probability = np.full((1, 6), 0.99)   # one region
+    >>> labels = np.array([[1, 1, 1, 0, 0, 0]])           # half of it an island
+    >>> paint_islands(probability, labels, [1], [0.2]).round(2).tolist()
+    [[0.99, 0.99, 0.99, 0.99, 0.99, 0.99]]
+    >>> paint_islands(probability, labels, [1], [0.2], region_threshold=0.5).round(2).tolist()
+    [[0.2, 0.2, 0.2, 0.2, 0.2, 0.2]]
     """
     lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
     lookup[np.asarray(ids, dtype=int)] = scores
-    return np.maximum(probability, lookup[labels]).astype(probability.dtype, copy=False)
+    score = lookup[labels]
+    if region_threshold is not None:
+        probability = np.minimum(
+            probability, _region_caps(probability, labels, score, region_threshold, region_cover)
+        )
+    return np.maximum(probability, score).astype(probability.dtype, copy=False)
+
+
+def _region_caps(probability, labels, score, threshold, cover):
+    """Per pixel, the cap of its region (1 where no cap applies)."""
+    regions, count = ndimage.label(probability >= threshold)
+    caps = np.ones(count + 1, np.float32)
+    if count:
+        index = np.arange(1, count + 1)
+        on_islands = np.asarray(ndimage.mean(labels > 0, regions, index)) >= cover
+        best = np.asarray(ndimage.maximum(np.where(labels > 0, score, 0), regions, index))
+        caps[1:][on_islands] = best[on_islands]
+    return caps[regions]

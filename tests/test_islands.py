@@ -76,6 +76,9 @@ def test_blanked_pixels_are_never_islands():
         ({"context_scale": 0}, "context_scale must be an integer >= 1"),
         ({"context_scale": 1.5}, "context_scale must be an integer >= 1"),
         ({"context_scale": True}, "context_scale must be an integer >= 1"),
+        ({"region_threshold": 1.0}, "region_threshold must be None or in"),
+        ({"region_threshold": 0.0}, "region_threshold must be None or in"),
+        ({"region_cover": 0.0}, "region_cover must be in"),
     ],
 )
 def test_invalid_island_settings(changes, message):
@@ -136,6 +139,35 @@ def test_paint_raises_islands_only():
     assert painted[0, :2].tolist() == pytest.approx([0.9, 0.9])
     assert painted[3, 3] == pytest.approx(0.3)  # a lower score does not lower the map
     assert (painted[1:3] == probability[1:3]).all()
+
+
+def test_regions_mostly_on_rejected_islands_take_their_verdict():
+    probability = np.zeros((20, 30), np.float32)
+    probability[2:8, 2:12] = 0.98  # region A: 60 pixels, 24 of them on island 1
+    probability[12:18, 2:12] = 0.98  # region B: 60 pixels, 9 of them on island 2
+    probability[2:8, 18:28] = 0.98  # region C: two islands, one accepted
+    probability[12:18, 18:28] = 0.6  # region D: all island 5
+    labels = np.zeros((20, 30), np.int32)
+    labels[2:6, 2:8] = 1
+    labels[12:15, 2:5] = 2
+    labels[2:5, 18:24], labels[5:8, 18:24] = 3, 4
+    labels[12:18, 18:28] = 5
+    ids, scores = np.array([1, 2, 3, 4, 5]), np.array([0.1, 0.1, 0.05, 0.9, 0.2])
+    painted = paint_islands(probability, labels, ids, scores, region_threshold=0.5)
+    assert painted.dtype == np.float32
+    assert np.allclose(painted[2:8, 2:12], 0.1)  # A: capped at its island's score
+    assert np.allclose(painted[12:18, 5:12], 0.98)  # B: the island covers 15 % < 30 %
+    assert np.allclose(painted[12:15, 2:5], 0.98)  # ... and its low score lowers nothing
+    assert np.allclose(painted[2:8, 24:28], 0.9)  # C: capped at its best island's score
+    assert np.allclose(painted[2:5, 18:24], 0.9)
+    assert np.allclose(painted[12:18, 18:28], 0.2)  # D: capped at island 5's score
+    higher = paint_islands(probability, labels, ids, scores, region_threshold=0.7)
+    assert np.allclose(higher[12:18, 18:28], 0.6)  # D is no region at 0.7
+    covered = paint_islands(probability, labels, ids, scores, region_threshold=0.5,
+                            region_cover=0.1)  # fmt: skip
+    assert np.allclose(covered[12:18, 2:12], 0.1)  # B now counts as mostly island
+    without = paint_islands(probability, labels, ids, scores)
+    assert np.allclose(without[2:8, 2:12], 0.98)  # islands only raise without regions
 
 
 def test_classifier_is_exactly_symmetric_with_augmentation():

@@ -448,6 +448,12 @@ def test_operating_point_is_the_best_f1_within_the_radio_galaxy_budget():
     assert operating_point({t: counts[t] for t in (0.5, 0.9)}, 0.5)[0] == 0.5
     nothing, point = operating_point(counts, -1.0)
     assert nothing is None and point["f1"] == 0.0 and np.isnan(point["purity"])
+    # the most complete at a purity floor: 0.5 is too impure, 0.7 the most complete left
+    assert operating_point(counts, 0.5, min_purity=0.6)[0] == 0.7
+    assert operating_point(counts, 0.5, min_purity=0.4)[0] == 0.5
+    assert operating_point(counts, 0.5, min_purity=0.9)[0] == 0.9
+    assert operating_point(counts, 0.05, min_purity=0.6)[0] == 0.9
+    assert operating_point(counts, 0.5, min_purity=1.01)[0] is None
     assert object_f1(0.6, 0.8) == pytest.approx(0.96 / 1.4)
     assert object_f1(float("nan"), 0.8) == 0.0
 

@@ -84,7 +84,7 @@ def object_f1(completeness, purity):
     return 2 * completeness * purity / (completeness + purity)
 
 
-def operating_point(counts, max_radio_galaxy_rate=0.1):
+def operating_point(counts, max_radio_galaxy_rate=0.1, min_purity=None):
     """The threshold a catalogue would be made at: best F1 within a radio-galaxy budget.
 
     Parameters
@@ -94,13 +94,18 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
         (e.g. ``(threshold, low_threshold, min_area)``) work.
     max_radio_galaxy_rate : float, optional
         Largest fraction of radio galaxies taken for diffuse emission.
+    min_purity : float, optional
+        Instead of the best F1, the most complete point (integrated S/N >=
+        8; the higher F1 on ties) among those within the budget and at
+        least this pure.
 
     Returns
     -------
     threshold : key of ``counts`` or None
         The key of the highest :func:`object_f1` (completeness at
-        integrated S/N >= 8 and purity) among those within the budget; the
-        lowest such key on ties; None when none is within it.
+        integrated S/N >= 8 and purity) among those within the budget, or
+        of the most complete with ``min_purity``; the lowest such key on
+        ties; None when none is within it.
     summary : dict
         Its ``completeness_snr_ge_8``, ``purity``,
         ``radio_galaxy_false_positive_rate`` and ``f1`` (NaN and F1 0 when
@@ -118,7 +123,9 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
             "radio_galaxy_false_positive_rate": rate,
         }
         summary["f1"] = object_f1(summary["completeness_snr_ge_8"], summary["purity"])
-        if best_summary is None or summary["f1"] > best_summary["f1"]:
+        if min_purity is not None and not summary["purity"] >= min_purity:
+            continue
+        if best_summary is None or _rank(summary, min_purity) > _rank(best_summary, min_purity):
             best, best_summary = threshold, summary
     if best_summary is None:
         nan = float("nan")
@@ -129,6 +136,13 @@ def operating_point(counts, max_radio_galaxy_rate=0.1):
             "f1": 0.0,
         }
     return best, best_summary
+
+
+def _rank(summary, min_purity):
+    """What :func:`operating_point` maximises: F1, or completeness then F1."""
+    if min_purity is None:
+        return (summary["f1"],)
+    return (np.nan_to_num(summary["completeness_snr_ge_8"], nan=-1.0), summary["f1"])
 
 
 def pixel_counts(predicted, truth):

@@ -305,6 +305,7 @@ def paint_islands(probability, labels, ids, scores, *, region_threshold=None, re
         with at least ``region_cover`` of its pixels on classified islands,
         is first capped at the highest score among those islands.
     region_cover : float, optional
+        Fraction of a region's pixels on islands for its cap (0.3).
 
     Returns
     -------
@@ -316,8 +317,8 @@ def paint_islands(probability, labels, ids, scores, *, region_threshold=None, re
     Examples
     --------
     >>> import numpy as np
-    >>> probability = np.full((1, 6), 0.99)   # one region
-    >>> labels = np.array([[1, 1, 1, 0, 0, 0]])           # half of it an island
+    >>> probability = np.full((1, 6), 0.99)  # one region
+    >>> labels = np.array([[1, 1, 1, 0, 0, 0]])  # half of it an island
     >>> paint_islands(probability, labels, [1], [0.2]).round(2).tolist()
     [[0.99, 0.99, 0.99, 0.99, 0.99, 0.99]]
     >>> paint_islands(probability, labels, [1], [0.2], region_threshold=0.5).round(2).tolist()

@@ -10,7 +10,7 @@ from helpers import lotss_wcs
 from radio_beam import Beam
 from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autouse fixture)
 
-from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio import DiffuseDetector, DiffuseRadioWarning, SurveyMosaic
 from diffuseradio.exceptions import ModelError
 from diffuseradio.islands import IslandSettings, find_islands, island_cutouts, paint_islands
 from diffuseradio.models import IslandClassifier, classify_cutouts, load_model, save_model
@@ -278,6 +278,37 @@ def test_detector_raises_the_probability_over_diffuse_islands():
     assert probability[~island].max() < 1e-6
     catalog = detector.detect(mosaic, augment=False)
     assert len(catalog) == 1
+
+
+class Steep(torch.nn.Module):
+    """A segmentation network that says 'diffuse' wherever the input's S/N exceeds ~3.5."""
+
+    def forward(self, x):
+        return 20.0 * (x[:, :1] - 1.0)
+
+
+def test_detector_caps_the_region_of_a_rejected_island():
+    classifier = IslandClassifier(3, 16, widths=(4, 8, 8), hidden=8)
+    torch.nn.init.zeros_(classifier.head[-1].weight)
+    torch.nn.init.constant_(classifier.head[-1].bias, -3.0)  # every island: sigmoid(-3)
+    network = Steep()
+    network.island_classifier = classifier
+    rng = np.random.default_rng(2)
+    data = rng.normal(0, 1e-4, (96, 96)).astype(np.float32)
+    yy, xx = np.mgrid[:96, :96]
+    data += 5e-3 * np.exp(-((yy - 40) ** 2 + (xx - 50) ** 2) / (2 * 6.0**2))  # S/N ~ 50
+    mosaic = SurveyMosaic(data, lotss_wcs((96, 96), 5 * u.arcsec), beam=Beam(20 * u.arcsec))
+    plain = DiffuseDetector(network, island_card(min_area_beams=2.0), device="cpu")
+    capped = DiffuseDetector(
+        network, island_card(min_area_beams=2.0, region_threshold=0.3), device="cpu"
+    )
+    assert plain.predict(mosaic, augment=False)[40, 50] > 0.99  # the network's own verdict
+    assert len(plain.detect(mosaic, augment=False)) == 1
+    probability = capped.predict(mosaic, augment=False)
+    source = (yy - 40) ** 2 + (xx - 50) ** 2 < 10**2  # the island and the region around it
+    assert probability[source].max() == pytest.approx(1 / (1 + np.exp(3)), rel=1e-4)
+    with pytest.warns(DiffuseRadioWarning, match="no diffuse emission"):
+        assert len(capped.detect(mosaic, augment=False)) == 0
 
 
 @pytest.mark.parametrize(

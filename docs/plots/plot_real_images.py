@@ -2,14 +2,17 @@
 
 Writes one PNG per image and model into docs/_static/ (image, probability
 contours, detection outlines) and prints, per image and model, what was found:
-the table quoted on the "Model zoo" page and in the model cards.
+the table quoted on the "Model zoo" page. With ``--write-cards`` the same
+results go into each bundled model's card, as ``metrics["real_images"]``.
 
 Usage::
 
     python docs/plots/plot_real_images.py [--models lotss-diffuse-unet lotss-diffuse-transunet]
+        [--write-cards]
 """
 
 import argparse
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -25,10 +28,12 @@ from diffuseradio import (  # noqa: E402
     SurveyMosaic,
 )
 from diffuseradio.examples import example_field_path  # noqa: E402
+from diffuseradio.models import ModelCard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "data" / "real"
 STATIC = ROOT / "docs" / "_static"
+BUNDLED = ROOT / "diffuseradio" / "models" / "data"
 
 #: (label, folder, file, beam if the header has none, what is there)
 IMAGES = [
@@ -93,27 +98,47 @@ IMAGES = [
 
 
 def run(detector, label, mosaic, note, slug):
+    """Detect on one image, save its figure, print its row; returns the card's record."""
     name = detector.card.name
+    record = {"image": label, "known": note}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # empty catalogues warn
         try:
             catalog = detector.detect(mosaic)
         except IncompatibleResolutionError:
             print(f"| {label} | {note} | {name} | refused: beam too coarse for it | | | |")
-            return
+            return {**record, "refused": "beam outside the model's accepted range"}
         table = catalog.table
     ax = catalog.plot()
     ax.set_title(f"{label}\n{name}: {len(table)} detections", fontsize=9)
     path = STATIC / f"real_{slug}_{name.removeprefix('lotss-diffuse-')}.png"
     ax.figure.savefig(path, dpi=70, bbox_inches="tight")
     plt.close(ax.figure)
-    flux = ", ".join(f"{s.to_value(u.mJy):.1f}" for s in table["flux_density"][:4])
-    size = ", ".join(f"{s.to_value(u.arcmin):.1f}" for s in table["largest_angular_size"][:4])
-    peak = ", ".join(f"{p:.2f}" for p in table["peak_probability"][:4])
+    record.update(
+        detections=len(table),
+        flux_density_mjy=[round(float(s.to_value(u.mJy)), 1) for s in table["flux_density"]],
+        largest_angular_size_arcmin=[
+            round(float(s.to_value(u.arcmin)), 2) for s in table["largest_angular_size"]
+        ],
+        peak_probability=[round(float(p), 3) for p in table["peak_probability"]],
+    )
+    flux = ", ".join(f"{s:.1f}" for s in record["flux_density_mjy"][:4])
+    size = ", ".join(f"{s:.1f}" for s in record["largest_angular_size_arcmin"][:4])
+    peak = ", ".join(f"{p:.2f}" for p in record["peak_probability"][:4])
     print(
         f"| {label} | {note} | {name} | {len(table)} | {flux} | {size} | {peak} |",
         flush=True,
     )
+    return record
+
+
+def write_card(card, records):
+    """Store the records in the bundled card of ``card`` (weights untouched)."""
+    path = BUNDLED / f"{card.name}-{card.version}.json"
+    bundled = ModelCard.read(path)
+    metrics = {**bundled.metrics, "real_images": records}
+    dataclasses.replace(bundled, metrics=metrics).write(path)
+    print(f"wrote the real-image results into {path.name}")
 
 
 def main():
@@ -121,19 +146,27 @@ def main():
     parser.add_argument(
         "--models", nargs="+", default=["lotss-diffuse-unet", "lotss-diffuse-transunet"]
     )
+    parser.add_argument(
+        "--write-cards",
+        action="store_true",
+        help='store the results in the bundled cards (metrics["real_images"])',
+    )
     args = parser.parse_args()
     print("| image | known | model | detections | flux density [mJy] | LAS [arcmin] | peak p |")
     for name in args.models:
         detector = DiffuseDetector.from_pretrained(name, device="cpu")
         mosaic = SurveyMosaic.read(example_field_path())
-        run(detector, "example field (simulated)", mosaic, "halos, relics, RGs", "example")
+        records = [
+            run(detector, "example field (simulated)", mosaic, "halos, relics, RGs", "example")
+        ]
         for label, folder, filename, beam, note in IMAGES:
             path = REAL / folder / filename
             if not path.exists():
                 continue
             mosaic = SurveyMosaic.read(path, beam=beam)
-            slug = folder
-            run(detector, label, mosaic, note, slug)
+            records.append(run(detector, label, mosaic, note, folder))
+        if args.write_cards:
+            write_card(detector.card, records)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ For a model whose weights are final (e.g. one made by ``diffuseradio
 train-islands``): the operating point chosen by ``scripts/evaluate_model.py
 --sweep`` on the validation fields, and the test summary written by
 ``scripts/evaluate_model.py --json-dir`` (stored as ``test_*`` metrics).
-The weights and their sha256 are not touched.
+``--region-threshold`` (and ``--region-cover``) set the island stage's
+region cap (:class:`diffuseradio.islands.IslandSettings`); sweep again
+after setting it. The weights and their sha256 are not touched.
 
 Usage::
 
     python scripts/set_operating_point.py CARD.json --threshold P --low-threshold P
-        --min-area-beams A [--test-metrics FILE.json] [--notes TEXT]
+        --min-area-beams A [--region-threshold P [--region-cover F]]
+        [--test-metrics FILE.json] [--notes TEXT]
 """
 
 import argparse
@@ -26,6 +29,8 @@ def main():
     parser.add_argument("--threshold", type=float, required=True)
     parser.add_argument("--low-threshold", type=float, required=True)
     parser.add_argument("--min-area-beams", type=float, required=True)
+    parser.add_argument("--region-threshold", type=float, default=None)
+    parser.add_argument("--region-cover", type=float, default=None)
     parser.add_argument("--test-metrics", type=Path, default=None)
     parser.add_argument("--notes", default=None, help="stored as training['notes']")
     args = parser.parse_args()
@@ -37,6 +42,13 @@ def main():
     training = dict(card.training)
     if args.notes:
         training["notes"] = args.notes
+    islands = card.islands
+    region = {"region_threshold": args.region_threshold, "region_cover": args.region_cover}
+    region = {key: value for key, value in region.items() if value is not None}
+    if region:
+        if islands is None:
+            parser.error(f"{args.card} has no island stage to cap regions with")
+        islands = {**islands, **region}
     card = dataclasses.replace(
         card,
         threshold=args.threshold,
@@ -44,6 +56,7 @@ def main():
         min_area_beams=args.min_area_beams,
         metrics=metrics,
         training=training,
+        islands=islands,
     )
     card.write(args.card)
     print(

@@ -11,7 +11,9 @@ grid).
 
 ``--sweep`` prints completeness, purity and the radio-galaxy false-positive
 rate over a grid of thresholds, low (hysteresis) thresholds and minimum
-areas, and two operating points
+areas (the completeness by integrated S/N against the thermal noise, and
+against the local noise with the calibration artefacts of bright sources:
+``SimulatedField.objects["local_snr"]``), and two operating points
 (:func:`diffuseradio.training.operating_point`): the best F1 with at most
 10 % of the radio galaxies taken for diffuse emission, and the most complete
 point within that budget at purity >= 0.85; use it on the *validation* seed
@@ -139,6 +141,7 @@ OBJECT_COLUMNS = (
     "peak_snr",
     "mean_snr",
     "integrated_snr",
+    "local_snr",
 )
 
 
@@ -209,6 +212,7 @@ def print_table(card, seed, fields, augment, counts):
     print(f"model {card.identifier}, seed {seed}, {fields} fields, augment {augment}")
     print(
         f"{'threshold':>9} {'low':>5} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} "
+        f"{'C(local>=8)':>11} "
         f"{'purity':>7} {'RG as diffuse':>13} {'objects':>7} {'detections':>10}"
     )
     for (threshold, low, area), total in sorted(counts.items()):
@@ -217,7 +221,8 @@ def print_table(card, seed, fields, augment, counts):
             summary = total.summary()
         print(
             f"{threshold:>9.2f} {low:>5.2f} {area:>8.0f} {summary['completeness_snr_ge_8']:>9.3f} "
-            f"{summary['completeness_snr_ge_5']:>9.3f} {summary['purity']:>7.3f} "
+            f"{summary['completeness_snr_ge_5']:>9.3f} "
+            f"{summary['completeness_local_snr_ge_8']:>11.3f} {summary['purity']:>7.3f} "
             f"{summary['radio_galaxy_false_positive_rate']:>13.3f} "
             f"{summary['n_diffuse_objects']:>7} {summary['n_detections']:>10}"
         )
@@ -241,7 +246,9 @@ def print_operating_point(counts):
         print(
             f"operating point ({rule}): "
             f"threshold {threshold:.2f}, low {low:.2f}, min area {area:g} beams: "
-            f"C(S/N>=8) {summary['completeness_snr_ge_8']:.3f}, purity {summary['purity']:.3f}, "
+            f"C(S/N>=8) {summary['completeness_snr_ge_8']:.3f} "
+            f"(local S/N >= 8: {counts[point].completeness(8.0, local=True):.3f}), "
+            f"purity {summary['purity']:.3f}, "
             f"RG {summary['radio_galaxy_false_positive_rate']:.3f}, F1 {summary['f1']:.3f}"
         )
 

@@ -239,6 +239,26 @@ def test_target_snr_is_reached(busy):
     assert reached.mean() > 0.7
 
 
+def test_local_snr_counts_the_artefacts():
+    """Against the noise of the artefacts around bright sources a source near them is
+    fainter; without artefacts the local S/N is the integrated S/N."""
+    kwargs = dict(seed=3, halo_density=60 / u.deg**2, minihalo_density=60 / u.deg**2)
+    shape = (256, 6 * u.arcsec, 20 * u.arcsec, 100 * u.uJy / u.beam)
+    clean = SkySimulator(*shape, artefact_snr=np.inf, **kwargs).field(0).objects
+    np.testing.assert_allclose(clean["local_snr"], clean["integrated_snr"], rtol=1e-6)
+    field = SkySimulator(*shape, artefact_snr=100, **kwargs).field(0)
+    measured = field.objects[field.objects["integrated_snr"] > 0]
+    ratio = measured["local_snr"] / measured["integrated_snr"]
+    assert ratio.max() <= 1 + 1e-6
+    assert ratio.min() < 0.2
+    # The most affected source lies within the artefacts' reach (15 beams) of
+    # the bright source of one of the patterns.
+    worst = measured[np.argmin(ratio)]
+    centres = [(p.x, p.y) for p in field.components if p.component.kind == "artefact"]
+    distance = min(np.hypot(worst["x"] - x, worst["y"] - y) for x, y in centres)
+    assert distance * 6 < 15 * 20
+
+
 def test_blanking_outside_circle():
     simulator = SkySimulator(
         200,

@@ -553,3 +553,22 @@ def test_completeness_by_source_size():
     summary = counts.summary()
     labels = [f"completeness_snr_ge_8_beams_{a:g}_{b:g}" for a, b in zip(SIZE_BINS, SIZE_BINS[1:])]
     assert set(labels) <= set(summary)
+
+
+def test_completeness_by_local_snr():
+    """The local S/N bins count the sources the artefacts of bright sources hide: a
+    segmentation that finds exactly the sources with local S/N >= 8 is complete by that
+    S/N and incomplete by the thermal one."""
+    field = crowded_field(halo_density=60, minihalo_density=60)
+    objects = field.objects[field.objects["detectable"] & (field.objects["class_id"] > 0)]
+    objects = objects[np.isin(objects["id"], field.instances)]
+    hidden = (objects["integrated_snr"] >= 8) & (objects["local_snr"] < 8)
+    assert hidden.any()
+    found = objects["id"][objects["local_snr"] >= 8]
+    counts = object_counts(np.isin(field.instances, found).astype(np.int32), field)
+    assert counts.completeness(8.0, local=True) == 1.0
+    bright = objects["integrated_snr"] >= 8
+    assert counts.completeness(8.0) == pytest.approx(1 - hidden.sum() / bright.sum())
+    summary = counts.summary()
+    assert summary["completeness_local_snr_ge_8"] == 1.0
+    assert summary["completeness_snr_ge_8"] < 1.0

@@ -21,7 +21,7 @@ from .artefacts import CalibrationArtefact
 from .bridges import Bridge, Filament
 from .compact import CompactSource, SourceCounts
 from .component import Component, angular_size
-from .field import DIFFUSE_CLASSES, SimulatedField, SkySimulator
+from .field import DIFFUSE_CLASSES, LOCAL_RMS_BOX_BEAMS, SimulatedField, SkySimulator
 from .halos import MiniHalo, RadioHalo
 from .inject import inject
 from .io import write_field, write_fields
@@ -34,6 +34,7 @@ __all__ = [
     "SimulatedField",
     "Population",
     "DIFFUSE_CLASSES",
+    "LOCAL_RMS_BOX_BEAMS",
     "Component",
     "RadioHalo",
     "MiniHalo",

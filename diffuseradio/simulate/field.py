@@ -27,6 +27,14 @@ Integrated S/N
     this is at least ``detection_snr`` (default 5) and the region covers at
     least one beam. Sources that nowhere reach ``k * sigma`` have an empty
     region, S/N 0, and are not detectable at this resolution.
+Local S/N
+    The same integral against the noise an observer's rms map would show
+    there: ``sigma_local = sqrt(sigma^2 + A_rms^2)``, with ``A_rms`` the rms
+    of the calibration artefacts' pattern (rings, spokes and bowl around
+    bright compact sources) over a box of ``LOCAL_RMS_BOX_BEAMS`` beam
+    widths, as a source finder's adaptive rms box measures near bright
+    sources. Away from artefacts it equals the integrated S/N; a source
+    lying on the artefacts of a bright source has a much lower one.
 
 Extended sources are given a target integrated S/N by the population, and
 their flux density is solved for so that the S/N defined above equals the
@@ -39,6 +47,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable
 from astropy.wcs import WCS
 from radio_beam import Beam
+from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
 from ..mosaic import SurveyMosaic
@@ -46,13 +55,25 @@ from .beam import PixelBeam
 from .noise import correlated_noise, outside_circle, rms_variation
 from .population import FieldGeometry, Population
 
-__all__ = ["SkySimulator", "SimulatedField", "DIFFUSE_CLASSES", "DEFAULT_CENTER"]
+__all__ = [
+    "SkySimulator",
+    "SimulatedField",
+    "DIFFUSE_CLASSES",
+    "DEFAULT_CENTER",
+    "LOCAL_RMS_BOX_BEAMS",
+]
 
 #: Default field centre: in the LoTSS-DR1 HETDEX region (mosaic P205+55).
 DEFAULT_CENTER = SkyCoord(205.0 * u.deg, 55.0 * u.deg)
 
 #: Truth-map values of the diffuse classes (0 is background).
 DIFFUSE_CLASSES = {1: "halo", 2: "relic", 3: "bridge"}
+
+#: Side, in beam widths (FWHM), of the box over which the artefacts' local rms
+#: is taken for the local S/N: small enough to follow the artefacts around a
+#: bright source, as a source finder's adaptive rms box does there (PyBDSF's
+#: ``rms_box_bright``), large enough to hold several of their rings and spokes.
+LOCAL_RMS_BOX_BEAMS = 5.0
 
 
 class SimulatedField:
@@ -76,7 +97,9 @@ class SimulatedField:
         angular size of the object region, arcsec), ``flux_density`` (of the
         part inside the field, mJy), ``peak_snr`` and ``mean_snr`` (peak and
         mean of ``M / sigma`` over the region), ``n_beams`` (region area in
-        beams), ``integrated_snr`` and ``detectable``.
+        beams), ``integrated_snr``, ``detectable`` and ``local_snr`` (the
+        integrated S/N against the local noise with the artefacts, see the
+        module docstring).
     diffuse : numpy.ndarray
         float32 noiseless beam-convolved model of all diffuse sources
         (Jy/beam).
@@ -306,6 +329,7 @@ class SkySimulator:
         )
         render = _Renderer(self, rms_map, blank)
         components, rows = render.extended(placements)
+        render.add_local_snr(rows)
         for model in (*render.classes.values(), render.confusing):
             image += model
 
@@ -356,6 +380,7 @@ class SkySimulator:
             "n_beams",
             "integrated_snr",
             "detectable",
+            "local_snr",
         ]
         values = {name: [row[name] for row in rows] for name in columns[1:]}
         x = np.asarray(values["x"], dtype=float)
@@ -373,6 +398,7 @@ class SkySimulator:
         for name in ("peak_snr", "mean_snr", "n_beams", "integrated_snr"):
             table[name] = np.asarray(values[name], dtype=float)
         table["detectable"] = np.asarray(values["detectable"], dtype=bool)
+        table["local_snr"] = np.asarray(values["local_snr"], dtype=float)
         table.meta["truth_threshold"] = self.truth_threshold
         table.meta["detection_snr"] = self.detection_snr
         return table
@@ -391,6 +417,7 @@ class _Renderer:
         self.threshold = self.k * rms_map
         self.classes = {}
         self.confusing = np.zeros(self.shape, np.float32)
+        self.artefacts = np.zeros(self.shape, np.float32)
         self.instances = np.zeros(self.shape, np.int32)
         self._instance_model = np.zeros(self.shape, np.float32)
         grid = simulator.native
@@ -424,6 +451,8 @@ class _Renderer:
             else:
                 target = self.confusing
             target[grid] += model
+            if component.kind == "artefact":
+                self.artefacts[grid] += model
             if placement.target_snr is not None:
                 rows.append(self._measure(component, placement, model, grid))
                 self._add_instance(len(rows), model, grid)
@@ -501,8 +530,8 @@ class _Renderer:
         n_pixels = int(region.sum())
         n_beams = n_pixels / self.beam.area
         area = self.beam.area
+        region_flux = model[region].sum() / area
         if n_pixels:
-            region_flux = model[region].sum() / area
             snr = region_flux / (sigma[region].mean() * np.sqrt(n_beams))
             mean = float(ratio[region].mean())
         else:
@@ -521,7 +550,23 @@ class _Renderer:
             "n_beams": n_beams,
             "integrated_snr": float(snr),
             "detectable": bool(snr >= self.simulator.detection_snr and n_beams >= 1),
+            "_region": (grid, region, region_flux),
         }
+
+    def add_local_snr(self, rows):
+        """Give each measured row its ``local_snr`` (see the module docstring).
+
+        Run once all sources are rendered: an artefact may lie on a source
+        rendered before it.
+        """
+        box = max(1, round(LOCAL_RMS_BOX_BEAMS * self.beam.sigma_major * np.sqrt(8 * np.log(2))))
+        power = ndimage.uniform_filter(np.square(self.artefacts, dtype=np.float64), box)
+        local = np.sqrt(np.square(self.rms_map, dtype=np.float64) + power)
+        for row in rows:
+            grid, region, region_flux = row.pop("_region")
+            n_beams = region.sum() / self.beam.area
+            noise = local[grid][region].mean() * np.sqrt(n_beams) if n_beams > 0 else np.inf
+            row["local_snr"] = float(region_flux / noise)
 
     def truth(self):
         """Class map: the brightest diffuse class above the threshold."""

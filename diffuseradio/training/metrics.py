@@ -4,7 +4,10 @@ Pixel metrics compare the thresholded probability map with the truth map.
 Object metrics follow what an astronomer counts, on the simulator's objects:
 
 - a diffuse object (halo, relic, bridge) is **found** when at least
-  ``coverage`` (20 %) of its truth region lies inside detections;
+  ``coverage`` (20 %) of its truth region lies inside detections; it is
+  binned by its integrated S/N against the thermal noise and, separately,
+  against the local noise with the calibration artefacts (the simulator's
+  ``integrated_snr`` and ``local_snr``);
 - a detection is **true** when at least ``coverage`` of its pixels are
   diffuse in the truth map; purity is the fraction of true detections;
 - a radio galaxy is **taken for diffuse emission** when at least
@@ -184,8 +187,9 @@ class ObjectCounts:
     Attributes
     ----------
     found, total : dict
-        ``{(kind, snr_bin, size_bin): count}`` of detectable and found diffuse
-        objects (bins of ``SNR_BINS`` and ``SIZE_BINS``).
+        ``{(kind, snr_bin, size_bin, local_snr_bin): count}`` of detectable
+        and found diffuse objects (bins of ``SNR_BINS`` for the integrated and
+        the local S/N, and of ``SIZE_BINS``).
     detections, true_detections : int
     radio_galaxies, radio_galaxies_as_diffuse : int
     """
@@ -211,7 +215,7 @@ class ObjectCounts:
             setattr(merged, name, getattr(self, name) + getattr(other, name))
         return merged
 
-    def completeness(self, min_snr=0.0, kind=None, size_bin=None):
+    def completeness(self, min_snr=0.0, kind=None, size_bin=None, *, local=False):
         """Fraction of diffuse objects found, with integrated S/N >= ``min_snr``.
 
         Parameters
@@ -222,11 +226,15 @@ class ObjectCounts:
             Only objects of this kind (``"halo"``, ``"relic"``, ...).
         size_bin : int, optional
             Only objects in this bin of ``SIZE_BINS``.
+        local : bool, optional
+            Count by the S/N against the local noise with the calibration
+            artefacts instead of the thermal noise alone.
         """
+        snr_index = 3 if local else 1
         keys = [
             key
             for key in self.total
-            if SNR_BINS[key[1]] >= min_snr
+            if SNR_BINS[key[snr_index]] >= min_snr
             and (kind is None or key[0] == kind)
             and (size_bin is None or key[2] == size_bin)
         ]
@@ -252,6 +260,7 @@ class ObjectCounts:
         """A flat dictionary of the headline numbers (JSON-serialisable)."""
         result = {
             "completeness_snr_ge_8": self.completeness(8.0),
+            "completeness_local_snr_ge_8": self.completeness(8.0, local=True),
             "completeness_snr_ge_5": self.completeness(5.0),
             "completeness_all": self.completeness(0.0),
             "purity": self.purity,
@@ -337,6 +346,7 @@ def object_counts(segmentation, field, *, coverage=0.2):
                 str(row["kind"]),
                 _bin(SNR_BINS, row["integrated_snr"]),
                 _bin(SIZE_BINS, row["n_beams"]),
+                _bin(SNR_BINS, row["local_snr"]),
             )
             counts.total[key] = counts.total.get(key, 0) + 1
             if fraction >= coverage:

@@ -342,6 +342,13 @@ def _train_islands_parser(commands):
         metavar="W",
         help="channels of the classifier's three convolutional blocks (32 64 96)",
     )
+    parser.add_argument(
+        "--diffuse-fraction",
+        type=float,
+        default=0.5,
+        help="an island is labelled diffuse when at least this fraction of it is diffuse truth "
+        "(0.5)",
+    )
     parser.add_argument("--network-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes simulating fields")
     for option, default in [
@@ -429,6 +436,7 @@ def _run_train_islands(args):
             cache_dir=args.examples_dir,
         ),
     }
+    examples = {k: v.labelled(args.diffuse_fraction) for k, v in examples.items()}
     classifier, history = train_island_classifier(
         card,
         examples["training"],
@@ -450,6 +458,7 @@ def _run_train_islands(args):
         "validation_fields": args.validation_fields,
         "validation_seed": config.data.validation_seed,
         "network_seed": args.network_seed,
+        "diffuse_fraction": args.diffuse_fraction,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,

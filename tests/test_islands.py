@@ -334,7 +334,10 @@ def test_island_classifier_learns_to_tell_smooth_from_pointlike(device, precisio
         diffuse = rng.random(n) < 0.3
         cut = np.where(diffuse[:, None, None], smooth, point) * rng.uniform(1, 3, (n, 1, 1))
         cut = np.stack([cut + rng.normal(0, 0.3, cut.shape), np.zeros_like(cut), cut > 0.5], 1)
-        return IslandExamples(cut.astype(np.float16), diffuse, np.full(n, 10.0), np.arange(n))
+        fraction = diffuse.astype(np.float32)
+        return IslandExamples(
+            cut.astype(np.float16), diffuse, fraction, np.full(n, 10.0), np.arange(n)
+        )
 
     card = island_card()
     classifier, history = train_island_classifier(
@@ -377,6 +380,15 @@ def test_island_examples_from_simulated_fields(tiny_fields):
     assert (examples.area_beams >= 4).all() and (examples.area_beams <= 300).all()
     assert set(examples.field) == {0, 1}
     np.testing.assert_array_equal(examples.cutouts, again.cutouts)
+    # labels: at least half of the island diffuse truth; relabelled at another fraction
+    np.testing.assert_array_equal(examples.diffuse, examples.diffuse_fraction >= 0.5)
+    assert ((examples.diffuse_fraction > 0) & (examples.diffuse_fraction < 0.5)).any()
+    looser = examples.labelled(0.01)
+    np.testing.assert_array_equal(looser.diffuse, examples.diffuse_fraction >= 0.01)
+    assert looser.diffuse.sum() > examples.diffuse.sum()
+    np.testing.assert_array_equal(looser.cutouts, examples.cutouts)
+    with pytest.raises(ValueError, match="diffuse fraction"):
+        examples.labelled(0)
     # channels: tapered input, the network's probability (in [0, 1]), the island's mask
     assert ((examples.cutouts[:, 1] >= 0) & (examples.cutouts[:, 1] <= 1)).all()
     assert set(np.unique(examples.cutouts[:, 2])) == {0, 1}

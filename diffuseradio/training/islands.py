@@ -57,8 +57,12 @@ class IslandExamples(NamedTuple):
         the segmentation probability and the island's mask
         (:func:`~diffuseradio.islands.island_cutouts`).
     diffuse : numpy.ndarray
-        bool ``(N,)``: at least :data:`DIFFUSE_FRACTION` of the island's
-        pixels are diffuse truth.
+        bool ``(N,)``: the label, at least :data:`DIFFUSE_FRACTION` of the
+        island's pixels are diffuse truth (another fraction:
+        :meth:`labelled`).
+    diffuse_fraction : numpy.ndarray
+        float32 ``(N,)``: fraction of the island's pixels that are diffuse
+        truth.
     area_beams : numpy.ndarray
         ``(N,)`` island areas in working beams.
     field : numpy.ndarray
@@ -67,8 +71,21 @@ class IslandExamples(NamedTuple):
 
     cutouts: np.ndarray
     diffuse: np.ndarray
+    diffuse_fraction: np.ndarray
     area_beams: np.ndarray
     field: np.ndarray
+
+    def labelled(self, fraction):
+        """The same examples, diffuse where at least ``fraction`` of the island is.
+
+        Parameters
+        ----------
+        fraction : float
+            In (0, 1].
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"the diffuse fraction must be in (0, 1], not {fraction!r}")
+        return self._replace(diffuse=self.diffuse_fraction >= fraction)
 
     def save(self, path):
         """Write the examples to a ``.npz`` file (atomically: no partial file on failure)."""
@@ -111,12 +128,14 @@ def _field_examples(job):
         image, probability[-1], beam, settings, normalization=card.normalization
     )
     if not len(ids):
-        return cutouts.astype(np.float16), np.zeros(0, bool), np.zeros(0), np.zeros(0, int)
-    fraction = ndimage.mean(field.truth > 0, labels, ids)
+        empty = np.zeros(0)
+        return cutouts.astype(np.float16), np.zeros(0, bool), empty, empty, np.zeros(0, int)
+    fraction = np.asarray(ndimage.mean(field.truth > 0, labels, ids), np.float32)
     area = np.bincount(labels.ravel())[ids] / beam
     return (
         cutouts.astype(np.float16),
-        np.asarray(fraction) >= DIFFUSE_FRACTION,
+        fraction >= DIFFUSE_FRACTION,
+        fraction,
         np.asarray(area),
         np.full(len(ids), index),
     )
@@ -196,7 +215,8 @@ def _simulated_examples(jobs, workers, progress):
             parts.append(_field_examples(job))
             bar.update()
     bar.close()
-    return IslandExamples(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
+    fields = len(IslandExamples._fields)
+    return IslandExamples(*(np.concatenate([p[k] for p in parts]) for k in range(fields)))
 
 
 def _cache_name(spec, config, settings, seed, count, validation):
@@ -214,7 +234,7 @@ def _cache_name(spec, config, settings, seed, count, validation):
         "weights": weights,
         "config": config.to_dict(),
         "settings": dataclasses.asdict(settings),
-        "diffuse_fraction": DIFFUSE_FRACTION,
+        "fields": IslandExamples._fields,
         "seed": seed,
         "count": count,
         "validation": validation,

@@ -559,9 +559,12 @@ class _Renderer:
         Run once all sources are rendered: an artefact may lie on a source
         rendered before it.
         """
-        box = max(1, round(LOCAL_RMS_BOX_BEAMS * self.beam.sigma_major * np.sqrt(8 * np.log(2))))
-        power = ndimage.uniform_filter(np.square(self.artefacts, dtype=np.float64), box)
-        local = np.sqrt(np.square(self.rms_map, dtype=np.float64) + power)
+        local = self.rms_map.astype(np.float64)
+        if self.artefacts.any():
+            fwhm = self.beam.sigma_major * np.sqrt(8 * np.log(2))
+            box = max(1, round(LOCAL_RMS_BOX_BEAMS * fwhm))
+            power = ndimage.uniform_filter(np.square(self.artefacts, dtype=np.float64), box)
+            local = np.sqrt(np.square(local) + power)
         for row in rows:
             grid, region, region_flux = row.pop("_region")
             n_beams = region.sum() / self.beam.area

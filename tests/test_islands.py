@@ -423,3 +423,9 @@ def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeyp
         island_examples(model, config, IslandSettings(cutout_pixels=24), seed=4, count=2,
                         cache_dir=cache)  # fmt: skip
     assert list(cache.glob("*.npz")) == [saved]
+    # examples of an older format (no diffuse fractions) are refused with a clear error
+    older = tmp_path / "older.npz"
+    np.savez(older, cutouts=first.cutouts, diffuse=first.diffuse, area_beams=first.area_beams,
+             field=first.field)  # fmt: skip
+    with pytest.raises(ValueError, match="lacks diffuse_fraction.*simulate the examples again"):
+        IslandExamples.load(older)

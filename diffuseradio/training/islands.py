@@ -95,6 +95,12 @@ class IslandExamples(NamedTuple):
     def load(cls, path):
         """Read examples written by :meth:`save` (plain arrays; nothing is unpickled)."""
         with np.load(path, allow_pickle=False) as data:
+            missing = [name for name in cls._fields if name not in data]
+            if missing:
+                raise ValueError(
+                    f"{path} lacks {', '.join(missing)}: it was written by an older version of "
+                    "diffuseradio; simulate the examples again"
+                )
             return cls(*(data[name] for name in cls._fields))
 
 

@@ -567,7 +567,7 @@ class _Renderer:
             local = np.sqrt(np.square(local) + power)
         for row in rows:
             grid, region, region_flux = row.pop("_region")
-            n_beams = region.sum() / self.beam.area
+            n_beams = row["n_beams"]
             noise = local[grid][region].mean() * np.sqrt(n_beams) if n_beams > 0 else np.inf
             row["local_snr"] = float(region_flux / noise)
 

@@ -429,3 +429,26 @@ def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeyp
              field=first.field)  # fmt: skip
     with pytest.raises(ValueError, match="lacks diffuse_fraction.*simulate the examples again"):
         IslandExamples.load(older)
+
+
+def test_island_examples_cache_blocks_are_reused_by_longer_runs(tiny_fields, tmp_path, monkeypatch):
+    model, config = tiny_fields
+    settings = IslandSettings(cutout_pixels=16)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(training_islands, "CACHE_BLOCK_FIELDS", 2)
+    island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)
+    simulated = []
+    field = training_islands.simulated_field
+
+    def counted(config, seed, index, **kwargs):
+        simulated.append(index)
+        return field(config, seed, index, **kwargs)
+
+    monkeypatch.setattr(training_islands, "simulated_field", counted)
+    longer = island_examples(model, config, settings, seed=4, count=3, cache_dir=cache)
+    assert simulated == [2]  # fields 0 and 1 come from the first run's block
+    assert len(list(cache.glob("*-training-*.npz"))) == 2
+    assert sorted(set(longer.field)) == [0, 1, 2]
+    uncached = island_examples(model, config, settings, seed=4, count=3)
+    for name in IslandExamples._fields:
+        np.testing.assert_array_equal(getattr(longer, name), getattr(uncached, name))

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 #: Fraction of an island's pixels that must be diffuse truth for it to count as diffuse.
 DIFFUSE_FRACTION = 0.5
 
+#: Fields per cached block of island examples (:func:`island_examples`).
+CACHE_BLOCK_FIELDS = 500
+
 
 class IslandExamples(NamedTuple):
     """Labelled islands of simulated fields.
@@ -183,30 +186,43 @@ def island_examples(
     progress : bool, optional
         Show a progress bar.
     cache_dir : str or os.PathLike, optional
-        Keep the examples there (``.npz``, named by a hash of the model's
-        weights, the configuration, the island settings, the seed, the
-        number of fields and ``validation``) and read them back instead of
-        simulating again when asked for the same ones.
+        Keep the examples there, in blocks of :data:`CACHE_BLOCK_FIELDS`
+        fields (``.npz``, each named by a hash of the model's weights, the
+        configuration, the island settings, the seed, its range of field
+        indices and ``validation``), and read back the blocks already there
+        instead of simulating them again: a run with more fields simulates
+        only the fields it adds, and an interrupted run loses at most the
+        block it was simulating.
 
     Returns
     -------
     IslandExamples
     """
-    jobs = [(str(model), config, settings, seed, i, validation) for i in range(count)]
+    spec = str(model)
     if cache_dir is None:
-        return _simulated_examples(jobs, workers, progress)
-    path = Path(cache_dir) / _cache_name(str(model), config, settings, seed, count, validation)
-    if path.exists():
-        log.info("island examples read from %s", path)
-        return IslandExamples.load(path)
-    examples = _simulated_examples(jobs, workers, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    examples.save(path)
-    return examples
+        return _simulated_examples(
+            spec, config, settings, seed, range(count), validation, workers, progress
+        )
+    blocks = []
+    for first in range(0, count, CACHE_BLOCK_FIELDS):
+        fields = range(first, min(first + CACHE_BLOCK_FIELDS, count))
+        path = Path(cache_dir) / _cache_name(spec, config, settings, seed, fields, validation)
+        if path.exists():
+            log.info("island examples of fields %d-%d read from %s", fields[0], fields[-1], path)
+            blocks.append(IslandExamples.load(path))
+            continue
+        block = _simulated_examples(
+            spec, config, settings, seed, fields, validation, workers, progress
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block.save(path)
+        blocks.append(block)
+    return _concatenated(blocks)
 
 
-def _simulated_examples(jobs, workers, progress):
-    """The examples of the fields of ``jobs`` (see :func:`_field_examples`)."""
+def _simulated_examples(spec, config, settings, seed, fields, validation, workers, progress):
+    """The examples of the fields of index in ``fields`` (see :func:`_field_examples`)."""
+    jobs = [(spec, config, settings, seed, i, validation) for i in fields]
     bar = tqdm(total=len(jobs), desc="fields", unit="field", disable=not progress, leave=False)
     parts = []
     if workers > 1:
@@ -221,12 +237,16 @@ def _simulated_examples(jobs, workers, progress):
             parts.append(_field_examples(job))
             bar.update()
     bar.close()
-    fields = len(IslandExamples._fields)
-    return IslandExamples(*(np.concatenate([p[k] for p in parts]) for k in range(fields)))
+    return _concatenated([IslandExamples(*part) for part in parts])
 
 
-def _cache_name(spec, config, settings, seed, count, validation):
-    """File name of a set of examples: a hash of everything that makes them."""
+def _concatenated(parts):
+    """One `IslandExamples` of the islands of ``parts``, in order."""
+    return IslandExamples(*(np.concatenate(arrays) for arrays in zip(*parts)))
+
+
+def _cache_name(spec, config, settings, seed, fields, validation):
+    """File name of the examples of a range of fields: a hash of everything that makes them."""
     loaded = _network(spec)
     card = loaded.card
     weights = (
@@ -242,7 +262,7 @@ def _cache_name(spec, config, settings, seed, count, validation):
         "settings": dataclasses.asdict(settings),
         "fields": IslandExamples._fields,
         "seed": seed,
-        "count": count,
+        "fields_range": [fields.start, fields.stop],
         "validation": validation,
     }
     digest = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()

@@ -228,6 +228,15 @@ def print_table(card, seed, fields, augment, counts):
         )
 
 
+def print_counted(counts):
+    """The headline fractions at the card's point as counts, with 68 % binomial intervals."""
+    intervals = counts.intervals()
+    for name, (k, n) in counts.headline_counts().items():
+        low, high = intervals[name]
+        print(f"  {name:<34} {k:>4} / {n:<4} = {k / n if n else float('nan'):.3f} "
+              f"(68 % interval {low:.3f}-{high:.3f})")  # fmt: skip
+
+
 def print_operating_point(counts):
     """The sweep's point with the best F1 within the 10 % radio-galaxy budget, and its most
     complete point there at purity >= 0.85 (the goal's floor)."""
@@ -338,7 +347,11 @@ def main():
                 low_threshold=float(card.low_threshold),
                 min_area_beams=float(card.min_area_beams),
             )
+            summary.update(
+                {f"{key}_interval": list(pair) for key, pair in total.intervals().items()}
+            )
             summaries[name] = summary
+            print_counted(total)
             if args.json_dir:
                 Path(args.json_dir).mkdir(parents=True, exist_ok=True)
                 path = Path(args.json_dir) / f"{card.name}-{card.version}.json"

@@ -21,6 +21,7 @@ from diffuseradio.training import (
     SimulatedTiles,
     Trainer,
     TrainingConfig,
+    binomial_interval,
     export_model,
     object_counts,
     object_coverage,
@@ -416,7 +417,7 @@ def test_best_epoch_is_chosen_by_the_object_f1_score(tmp_path):
 
 def counts_at(found, detections, true, rg_as_diffuse):
     """ObjectCounts of 10 bright (S/N 15-30) halos and 10 radio galaxies."""
-    key = ("halo", SNR_BINS.index(15.0), 2)
+    key = ("halo", SNR_BINS.index(15.0), 2, SNR_BINS.index(15.0))
     return ObjectCounts(
         found={key: found},
         total={key: 10},
@@ -572,3 +573,30 @@ def test_completeness_by_local_snr():
     summary = counts.summary()
     assert summary["completeness_local_snr_ge_8"] == 1.0
     assert summary["completeness_snr_ge_8"] < 1.0
+
+
+def test_binomial_interval_is_the_wilson_interval():
+    # Wilson (1927) at z = 1: (p + 1/2n -+ sqrt(p(1-p)/n + 1/4n^2)) / (1 + 1/n)
+    k, n = 163, 185
+    p = k / n
+    half = np.sqrt(p * (1 - p) / n + 1 / (4 * n**2))
+    expected = ((p + 1 / (2 * n) - half) / (1 + 1 / n), (p + 1 / (2 * n) + half) / (1 + 1 / n))
+    assert binomial_interval(k, n, confidence=0.682689492) == pytest.approx(expected, rel=1e-6)
+    low, high = binomial_interval(10, 10)  # all found: the interval ends at 1, not beyond
+    assert high == pytest.approx(1.0) and 0.8 < low < 1.0
+    assert np.isnan(binomial_interval(0, 0)).all()
+    wider, narrower = binomial_interval(9, 10), binomial_interval(90, 100)
+    assert wider[0] < narrower[0] < 0.9 < narrower[1] < wider[1]
+
+
+def test_object_counts_headline_counts_and_intervals():
+    counts = counts_at(9, 20, 10, 3) + counts_at(6, 10, 8, 1)
+    assert counts.headline_counts()["completeness_snr_ge_8"] == (15, 20)
+    assert counts.headline_counts()["purity"] == (18, 30)
+    assert counts.headline_counts()["radio_galaxy_false_positive_rate"] == (4, 20)
+    summary = counts.summary()
+    assert (summary["n_found_snr_ge_8"], summary["n_snr_ge_8"]) == (15, 20)
+    assert (summary["n_true_detections"], summary["n_radio_galaxies_as_diffuse"]) == (18, 4)
+    for name, (low, high) in counts.intervals().items():
+        assert low < summary[name] < high
+        assert (low, high) == binomial_interval(*counts.headline_counts()[name])

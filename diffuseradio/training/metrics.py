@@ -22,6 +22,7 @@ they add up over many fields (:meth:`ObjectCounts.__add__`).
 from dataclasses import dataclass, field
 
 import numpy as np
+from astropy.stats import binom_conf_interval
 from scipy.stats import mannwhitneyu
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "OPERATING_THRESHOLDS",
     "object_f1",
     "operating_point",
+    "binomial_interval",
 ]
 
 #: Edges of the integrated-S/N bins of the completeness.
@@ -78,6 +80,30 @@ def roc_auc(positive, negative):
     if not (positive.size and negative.size):
         return float("nan")
     return float(mannwhitneyu(positive, negative).statistic / (positive.size * negative.size))
+
+
+def binomial_interval(successes, trials, confidence=0.6827):
+    """Wilson score interval of a fraction counted on ``trials`` objects.
+
+    Completeness, purity and the radio-galaxy rate are fractions of a few
+    hundred objects at most: their spread from one set of fields to another
+    is the binomial one, which this interval states.
+
+    Parameters
+    ----------
+    successes, trials : int
+    confidence : float, optional
+        Probability the interval covers the true fraction (0.6827: "1 sigma").
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``(nan, nan)`` when there is nothing to count.
+    """
+    if trials == 0:
+        return (float("nan"), float("nan"))
+    low, high = binom_conf_interval(successes, trials, confidence, interval="wilson")
+    return (float(low), float(high))
 
 
 def object_f1(completeness, purity):
@@ -230,6 +256,16 @@ class ObjectCounts:
             Count by the S/N against the local noise with the calibration
             artefacts instead of the thermal noise alone.
         """
+        found, total = self.found_of(min_snr, kind, size_bin, local=local)
+        return found / total if total else float("nan")
+
+    def found_of(self, min_snr=0.0, kind=None, size_bin=None, *, local=False):
+        """Numbers of diffuse objects found and counted, as selected by :meth:`completeness`.
+
+        Returns
+        -------
+        found, total : int
+        """
         snr_index = 3 if local else 1
         keys = [
             key
@@ -238,11 +274,51 @@ class ObjectCounts:
             and (kind is None or key[0] == kind)
             and (size_bin is None or key[2] == size_bin)
         ]
-        return self._fraction_found(keys)
+        return self._found_and_total(keys)
+
+    def _found_and_total(self, keys):
+        return sum(self.found.get(k, 0) for k in keys), sum(self.total[k] for k in keys)
 
     def _fraction_found(self, keys):
-        total = sum(self.total[k] for k in keys)
-        return sum(self.found.get(k, 0) for k in keys) / total if total else float("nan")
+        found, total = self._found_and_total(keys)
+        return found / total if total else float("nan")
+
+    def headline_counts(self):
+        """The counts behind the headline fractions.
+
+        Returns
+        -------
+        dict
+            ``{name: (successes, trials)}`` for ``completeness_snr_ge_8``,
+            ``completeness_local_snr_ge_8``, ``purity`` and
+            ``radio_galaxy_false_positive_rate`` (the names of :meth:`summary`).
+        """
+        return {
+            "completeness_snr_ge_8": self.found_of(8.0),
+            "completeness_local_snr_ge_8": self.found_of(8.0, local=True),
+            "purity": (self.true_detections, self.detections),
+            "radio_galaxy_false_positive_rate": (
+                self.radio_galaxies_as_diffuse,
+                self.radio_galaxies,
+            ),
+        }
+
+    def intervals(self, confidence=0.6827):
+        """Binomial intervals (:func:`binomial_interval`) of the headline fractions.
+
+        Parameters
+        ----------
+        confidence : float, optional
+
+        Returns
+        -------
+        dict
+            ``{name: (low, high)}``, names as in :meth:`headline_counts`.
+        """
+        return {
+            name: binomial_interval(*pair, confidence)
+            for name, pair in self.headline_counts().items()
+        }
 
     @property
     def purity(self):
@@ -268,6 +344,10 @@ class ObjectCounts:
             "n_diffuse_objects": int(sum(self.total.values())),
             "n_detections": self.detections,
             "n_radio_galaxies": self.radio_galaxies,
+            "n_snr_ge_8": self.found_of(8.0)[1],
+            "n_found_snr_ge_8": self.found_of(8.0)[0],
+            "n_true_detections": self.true_detections,
+            "n_radio_galaxies_as_diffuse": self.radio_galaxies_as_diffuse,
         }
         for kind in sorted({key[0] for key in self.total}):
             result[f"completeness_snr_ge_8_{kind}"] = self.completeness(8.0, kind)

@@ -596,6 +596,7 @@ def test_object_counts_headline_counts_and_intervals():
     assert counts.headline_counts()["radio_galaxy_false_positive_rate"] == (4, 20)
     summary = counts.summary()
     assert (summary["n_found_snr_ge_8"], summary["n_snr_ge_8"]) == (15, 20)
+    assert (summary["n_found_local_snr_ge_8"], summary["n_local_snr_ge_8"]) == (15, 20)
     assert (summary["n_true_detections"], summary["n_radio_galaxies_as_diffuse"]) == (18, 4)
     for name, (low, high) in counts.intervals().items():
         assert low < summary[name] < high

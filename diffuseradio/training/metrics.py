@@ -346,6 +346,8 @@ class ObjectCounts:
             "n_radio_galaxies": self.radio_galaxies,
             "n_snr_ge_8": self.found_of(8.0)[1],
             "n_found_snr_ge_8": self.found_of(8.0)[0],
+            "n_local_snr_ge_8": self.found_of(8.0, local=True)[1],
+            "n_found_local_snr_ge_8": self.found_of(8.0, local=True)[0],
             "n_true_detections": self.true_detections,
             "n_radio_galaxies_as_diffuse": self.radio_galaxies_as_diffuse,
         }

@@ -334,6 +334,7 @@ class ObjectCounts:
 
     def summary(self):
         """A flat dictionary of the headline numbers (JSON-serialisable)."""
+        bright, bright_locally = self.found_of(8.0), self.found_of(8.0, local=True)
         result = {
             "completeness_snr_ge_8": self.completeness(8.0),
             "completeness_local_snr_ge_8": self.completeness(8.0, local=True),
@@ -344,10 +345,10 @@ class ObjectCounts:
             "n_diffuse_objects": int(sum(self.total.values())),
             "n_detections": self.detections,
             "n_radio_galaxies": self.radio_galaxies,
-            "n_snr_ge_8": self.found_of(8.0)[1],
-            "n_found_snr_ge_8": self.found_of(8.0)[0],
-            "n_local_snr_ge_8": self.found_of(8.0, local=True)[1],
-            "n_found_local_snr_ge_8": self.found_of(8.0, local=True)[0],
+            "n_snr_ge_8": bright[1],
+            "n_found_snr_ge_8": bright[0],
+            "n_local_snr_ge_8": bright_locally[1],
+            "n_found_local_snr_ge_8": bright_locally[0],
             "n_true_detections": self.true_detections,
             "n_radio_galaxies_as_diffuse": self.radio_galaxies_as_diffuse,
         }

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import NamedTuple
@@ -200,44 +201,52 @@ def island_examples(
     """
     spec = str(model)
     if cache_dir is None:
-        return _simulated_examples(
-            spec, config, settings, seed, range(count), validation, workers, progress
-        )
+        paths = {range(count): None}
+    else:
+        names = _cache_names(spec, config, settings, seed, count, validation)
+        paths = {fields: Path(cache_dir) / name for fields, name in names.items()}
+    missing = [fields for fields, path in paths.items() if path is None or not path.exists()]
     blocks = []
-    for first in range(0, count, CACHE_BLOCK_FIELDS):
-        fields = range(first, min(first + CACHE_BLOCK_FIELDS, count))
-        path = Path(cache_dir) / _cache_name(spec, config, settings, seed, fields, validation)
-        if path.exists():
-            log.info("island examples of fields %d-%d read from %s", fields[0], fields[-1], path)
-            blocks.append(IslandExamples.load(path))
-            continue
-        block = _simulated_examples(
-            spec, config, settings, seed, fields, validation, workers, progress
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        block.save(path)
-        blocks.append(block)
+    with _worker_pool(workers if missing else 1) as pool:
+        for fields, path in paths.items():
+            if fields not in missing:
+                log.info(
+                    "island examples of fields %d-%d read from %s", fields[0], fields[-1], path
+                )
+                blocks.append(IslandExamples.load(path))
+                continue
+            jobs = [(spec, config, settings, seed, i, validation) for i in fields]
+            block = _simulated_examples(jobs, pool, progress)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                block.save(path)
+            blocks.append(block)
     return _concatenated(blocks)
 
 
-def _simulated_examples(spec, config, settings, seed, fields, validation, workers, progress):
-    """The examples of the fields of index in ``fields`` (see :func:`_field_examples`)."""
-    jobs = [(spec, config, settings, seed, i, validation) for i in fields]
+@contextmanager
+def _worker_pool(workers):
+    """A pool of ``workers`` spawned processes (each loads the model once), or None for one."""
+    if workers <= 1:
+        yield None
+        return
+    with get_context("spawn").Pool(workers) as pool:
+        yield pool
+        pool.close()  # let the workers exit by themselves: terminating them leaks semaphores
+        pool.join()
+
+
+def _simulated_examples(jobs, pool, progress):
+    """The examples of the fields of ``jobs`` (see :func:`_field_examples`), in ``pool``
+    when there is one."""
     bar = tqdm(total=len(jobs), desc="fields", unit="field", disable=not progress, leave=False)
+    results = pool.imap(_field_examples, jobs, chunksize=4) if pool else map(_field_examples, jobs)
     parts = []
-    if workers > 1:
-        with get_context("spawn").Pool(workers) as pool:
-            for part in pool.imap(_field_examples, jobs, chunksize=4):
-                parts.append(part)
-                bar.update()
-            pool.close()  # let the workers exit by themselves: terminating them leaks semaphores
-            pool.join()
-    else:
-        for job in jobs:
-            parts.append(_field_examples(job))
-            bar.update()
+    for part in results:
+        parts.append(IslandExamples(*part))
+        bar.update()
     bar.close()
-    return _concatenated([IslandExamples(*part) for part in parts])
+    return _concatenated(parts)
 
 
 def _concatenated(parts):
@@ -245,8 +254,9 @@ def _concatenated(parts):
     return IslandExamples(*(np.concatenate(arrays) for arrays in zip(*parts)))
 
 
-def _cache_name(spec, config, settings, seed, fields, validation):
-    """File name of the examples of a range of fields: a hash of everything that makes them."""
+def _cache_names(spec, config, settings, seed, count, validation):
+    """File names of the examples of each block of fields: a hash of everything that makes
+    them (the model's weights hashed once)."""
     loaded = _network(spec)
     card = loaded.card
     weights = (
@@ -255,19 +265,23 @@ def _cache_name(spec, config, settings, seed, fields, validation):
             b"".join(t.detach().cpu().numpy().tobytes() for t in loaded.model.state_dict().values())
         ).hexdigest()
     )
-    recipe = {
-        "model": card.identifier,
-        "weights": weights,
-        "config": config.to_dict(),
-        "settings": dataclasses.asdict(settings),
-        "fields": IslandExamples._fields,
-        "seed": seed,
-        "fields_range": [fields.start, fields.stop],
-        "validation": validation,
-    }
-    digest = hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()
     kind = "validation" if validation else "training"
-    return f"{card.name}-{kind}-{digest[:16]}.npz"
+    names = {}
+    for first in range(0, count, CACHE_BLOCK_FIELDS):
+        fields = range(first, min(first + CACHE_BLOCK_FIELDS, count))
+        recipe = {
+            "model": card.identifier,
+            "weights": weights,
+            "config": config.to_dict(),
+            "settings": dataclasses.asdict(settings),
+            "fields": IslandExamples._fields,
+            "seed": seed,
+            "fields_range": [fields.start, fields.stop],
+            "validation": validation,
+        }
+        text = json.dumps(recipe, sort_keys=True, default=str)
+        names[fields] = f"{card.name}-{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
+    return names
 
 
 def _augmented(batch, rng):

@@ -1,7 +1,7 @@
 """The ``diffuseradio`` command: argument parsing only.
 
 Sub-commands: ``detect``, ``models``, ``simulate``, ``train``,
-``train-islands``, ``clusters``, ``survey``. Each calls the package's
+``train-islands``, ``clusters``, ``survey``, ``subtract-compact``. Each calls the package's
 objects; errors in the input end the command with a one-line reason and a
 non-zero exit status.
 """
@@ -56,6 +56,7 @@ def _parser():
     _train_islands_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
+    _subtract_compact_parser(commands)
     return parser
 
 
@@ -367,6 +368,12 @@ def _train_islands_parser(commands):
         "coarser pixels (1: none)",
     )
     parser.add_argument(
+        "--subtract-compact",
+        action="store_true",
+        help="find and classify islands on the tapered image minus the native image's compact "
+        "sources (models with a native channel)",
+    )
+    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -408,6 +415,7 @@ def _run_train_islands(args):
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
         context_scale=args.context_scale,
+        subtract_compact=args.subtract_compact,
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}
@@ -663,3 +671,31 @@ def _run_survey(args):
         f"{len(result.catalog)} detections -> {result.files['catalog']}"
     )
     return 1 if failed else 0
+
+
+# ------------------------------------------------------ subtract-compact
+
+
+def _subtract_compact_parser(commands):
+    parser = commands.add_parser(
+        "subtract-compact",
+        help="subtract the compact sources of a native image from a tapered one",
+        description="Write TAPERED minus the compact sources of NATIVE at TAPERED's beam "
+        '(e.g. LoTSS 20" minus the 6" image\'s compact sources) to a FITS file.',
+    )
+    parser.add_argument("tapered", type=Path, help="FITS image at the coarser beam")
+    parser.add_argument("native", type=Path, help="FITS image of the same field at a finer beam")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FITS")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(run=_run_subtract_compact)
+
+
+def _run_subtract_compact(args):
+    from .mosaic import SurveyMosaic
+    from .subtraction import subtract_compact
+
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} exists (use --overwrite)")
+    tapered, native = SurveyMosaic.read(args.tapered), SurveyMosaic.read(args.native)
+    subtract_compact(tapered, native).write(args.output, overwrite=args.overwrite)
+    print(f"wrote {args.output}")

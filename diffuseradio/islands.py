@@ -79,6 +79,11 @@ class IslandSettings:
         islands (see :func:`paint_islands`).
     region_cover : float
         Fraction of a region's pixels on islands for the cap to apply.
+    subtract_compact : bool
+        Find the islands on the tapered image with the native image's
+        compact sources subtracted (:mod:`diffuseradio.subtraction`; needs a
+        model with a native channel), and give the classifier that image as
+        the cutouts' first channel, before the network input's.
     """
 
     seed_snr: float = 5.0
@@ -89,6 +94,7 @@ class IslandSettings:
     context_scale: int = 1
     region_threshold: float | None = None
     region_cover: float = 0.3
+    subtract_compact: bool = False
 
     def __post_init__(self):
         if not 0 < self.grow_snr <= self.seed_snr:
@@ -114,11 +120,19 @@ class IslandSettings:
             )
         if not 0 < self.region_cover <= 1:
             raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
+        if not isinstance(self.subtract_compact, bool):
+            raise ValueError(
+                f"subtract_compact must be true or false, not {self.subtract_compact!r}"
+            )
 
     @property
     def views(self):
         """Views stacked in each cutout: 1, or 2 with a context view."""
         return 1 if self.context_scale == 1 else 2
+
+    def channels(self, input_channels):
+        """Channels of each cutout, for a network input of ``input_channels``."""
+        return (input_channels + int(self.subtract_compact) + 2) * self.views
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -250,7 +264,9 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     Parameters
     ----------
     image : numpy.ndarray
-        ``(C, H, W)`` network input, tapered channel first.
+        ``(C, H, W)`` network input, tapered channel first; with
+        ``settings.subtract_compact``, the compact-source-subtracted
+        channel last (:func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float
@@ -266,10 +282,13 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ids : numpy.ndarray
         The islands present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 2), S, S)``: the input channels, the
-        probability and the island's mask, for each of the ``V``
-        (``settings.views``) views (:func:`island_cutouts`).
+        float32 ``(len(ids), V * (C + 2), S, S)``: the input channels (the
+        compact-source-subtracted one moved first), the probability and the
+        island's mask, for each of the ``V`` (``settings.views``) views
+        (:func:`island_cutouts`).
     """
+    if settings.subtract_compact:  # islands are found on, and centred by, the subtracted image
+        image = np.concatenate([image[-1:], image[:-1]])
     labels = find_islands(image[0], beam_area_pixels, settings, normalization=normalization)
     stacked = np.concatenate([image, probability[None]])
     ids, cutouts, _ = island_cutouts(

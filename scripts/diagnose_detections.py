@@ -48,7 +48,7 @@ def stages(detector, field):
         raise ValueError("the fields must be simulated on the model's working grid")
     probability, _ = predict_image(
         detector.model,
-        image,
+        image[: len(card.input_channels)],
         tile_size=card.tile_size,
         overlap=card.tile_overlap,
         precision=detector.precision,

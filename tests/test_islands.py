@@ -235,6 +235,7 @@ def test_a_context_view_doubles_the_classifier_channels(tmp_path):
         ({"args": {"widths": [4, 8]}}, "three positive integers"),
         ({"args": {"depth": 3}}, "unexpected keyword"),
         ([], "expected a dict"),
+        ({"subtract_compact": True}, "needs a model with a native channel"),
     ],
 )
 def test_invalid_islands_in_a_card(islands, message):

@@ -217,8 +217,9 @@ class ModelCard:
 
     @property
     def island_channels(self):
-        """Channels of the island classifier's cutouts: input channels, probability, mask."""
-        return (len(self.input_channels) + 2) * self.island_settings.views
+        """Channels of the island classifier's cutouts: input channels (and the
+        compact-source-subtracted image), probability, mask."""
+        return self.island_settings.channels(len(self.input_channels))
 
     def _check_islands(self):
         if self.islands is None:
@@ -236,6 +237,8 @@ class ModelCard:
             IslandClassifier(self.island_channels, settings.cutout_pixels, **self.islands["args"])
         except (TypeError, ValueError) as err:
             _fail(self.name, "islands", str(err))
+        if settings.subtract_compact and self.native_beam is None:
+            _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")

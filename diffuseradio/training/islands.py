@@ -124,10 +124,12 @@ def _field_examples(job):
     torch.set_num_threads(1)
     model = _network(spec)
     card = model.card
-    field, image = simulated_field(config, seed, index, validation=validation)
+    field, image = simulated_field(
+        config, seed, index, validation=validation, subtract_compact=settings.subtract_compact
+    )
     probability, _ = predict_image(
         model.model,
-        image,
+        image[: len(card.input_channels)],
         tile_size=card.tile_size,
         overlap=card.tile_overlap,
         precision=model.precision,

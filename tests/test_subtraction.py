@@ -202,3 +202,36 @@ def test_command_writes_the_subtracted_image(pair, tmp_path, capsys):
     swapped = tmp_path / "swapped.fits"
     assert main([*args[:1], args[2], args[1], "-o", str(swapped)]) == 2
     assert "must be finer" in capsys.readouterr().err and not swapped.exists()
+
+
+def test_island_examples_on_the_subtracted_image(tmp_path):
+    from diffuseradio.models import UNet
+    from diffuseradio.training import TrainingConfig, export_model, island_examples
+
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": "two", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16, "native_beam_arcsec": 6.0},
+            "data": {
+                "field_size": 160,
+                "beam_jitter_arcsec": [20.0, 20.0],
+                "population": {"halo_density": 40.0, "minihalo_density": 20.0},
+            },
+        }
+    )
+    torch.manual_seed(2)
+    network = UNet(in_channels=2, num_classes=1, **config.model.args)
+    model = export_model(network, config, tmp_path)
+    settings = IslandSettings(cutout_pixels=16)
+    plain = island_examples(model, config, settings, seed=3, count=2)
+    subtracted = island_examples(
+        model, config, dataclasses.replace(settings, subtract_compact=True), seed=3, count=2
+    )
+    # subtracted image, tapered, native, probability, island mask
+    assert plain.cutouts.shape[1:] == (4, 16, 16)
+    assert subtracted.cutouts.shape[1:] == (5, 16, 16)
+    # compact sources make no islands on the subtracted image
+    assert 0 < len(subtracted.diffuse) < len(plain.diffuse)
+    assert subtracted.diffuse.mean() > plain.diffuse.mean()
+    centre = subtracted.cutouts[:, :, 8, 8]
+    assert (centre[:, 1] >= centre[:, 0] - 0.5).mean() > 0.9  # the tapered image is brighter

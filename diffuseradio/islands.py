@@ -80,10 +80,12 @@ class IslandSettings:
     region_cover : float
         Fraction of a region's pixels on islands for the cap to apply.
     subtract_compact : bool
-        Find the islands on the tapered image with the native image's
-        compact sources subtracted (:mod:`diffuseradio.subtraction`; needs a
-        model with a native channel), and give the classifier that image as
-        the cutouts' first channel, before the network input's.
+        Give the classifier one more channel: the tapered image with the
+        native image's compact sources subtracted
+        (:mod:`diffuseradio.subtraction`; needs a model with a native
+        channel), after the network input's. The islands are still found on
+        the tapered image: on the subtracted one, faint diffuse sources
+        reached only through a compact source on them would have no island.
     """
 
     seed_snr: float = 5.0
@@ -265,8 +267,8 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ----------
     image : numpy.ndarray
         ``(C, H, W)`` network input, tapered channel first; with
-        ``settings.subtract_compact``, the compact-source-subtracted
-        channel last (:func:`~diffuseradio.channels.model_input`).
+        ``settings.subtract_compact``, the compact-source-subtracted image
+        as its last channel (:func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float
@@ -282,13 +284,10 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ids : numpy.ndarray
         The islands present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 2), S, S)``: the input channels (the
-        compact-source-subtracted one moved first), the probability and the
-        island's mask, for each of the ``V`` (``settings.views``) views
-        (:func:`island_cutouts`).
+        float32 ``(len(ids), V * (C + 2), S, S)``: the channels of
+        ``image``, the probability and the island's mask, for each of the
+        ``V`` (``settings.views``) views (:func:`island_cutouts`).
     """
-    if settings.subtract_compact:  # islands are found on, and centred by, the subtracted image
-        image = np.concatenate([image[-1:], image[:-1]])
     labels = find_islands(image[0], beam_area_pixels, settings, normalization=normalization)
     stacked = np.concatenate([image, probability[None]])
     ids, cutouts, _ = island_cutouts(

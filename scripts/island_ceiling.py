@@ -6,12 +6,15 @@ region inside one, the completeness criterion) is out of its reach whatever
 it learns. This counts, on the validation fields of a model's training
 configuration, the fraction of diffuse sources with integrated S/N >= 8 on an
 island, overall and by integrated S/N and size, for each setting given as
-``SEED/GROW/MIN_BEAMS/MAX_BEAMS`` (S/N, S/N, working beams, working beams).
+``SEED/GROW/MIN_BEAMS/MAX_BEAMS`` (S/N, S/N, working beams, working beams),
+with ``/c`` after it for islands on the compact-source-subtracted image
+(models with a native channel).
 
 Usage::
 
     python scripts/island_ceiling.py lotss-diffuse-unet --fields 48 \
         --settings 5/3/4/300 4/2.5/4/300 4/2.5/2/inf
+    python scripts/island_ceiling.py lotss-diffuse-unet-2res --settings 5/3/4/300 5/3/4/300/c
 """
 
 import argparse
@@ -28,8 +31,19 @@ MIN_COVERAGE = 0.2
 
 
 def parse_setting(text):
-    seed, grow, low, high = (float(value) for value in text.split("/"))
-    return IslandSettings(seed_snr=seed, grow_snr=grow, min_area_beams=low, max_area_beams=high)
+    """``seed/grow/min/max`` S/N and areas, ``/c`` after them: on the compact-subtracted image."""
+    values = text.split("/")
+    subtract = values[4:] == ["c"]
+    if len(values) - subtract != 4:
+        raise ValueError(f"a setting is seed/grow/min/max[/c], not {text!r}")
+    seed, grow, low, high = (float(value) for value in values[:4])
+    return IslandSettings(
+        seed_snr=seed,
+        grow_snr=grow,
+        min_area_beams=low,
+        max_area_beams=high,
+        subtract_compact=subtract,
+    )
 
 
 def reachable(card, config, settings, count):
@@ -38,7 +52,13 @@ def reachable(card, config, settings, count):
     snr, beams, on_island = [], [], [[] for _ in settings]
     islands = np.zeros(len(settings), dtype=int)
     for index in range(count):
-        field, image = simulated_field(config, config.data.validation_seed, index, validation=True)
+        field, image = simulated_field(
+            config,
+            config.data.validation_seed,
+            index,
+            validation=True,
+            subtract_compact=any(setting.subtract_compact for setting in settings),
+        )
         objects = field.objects
         diffuse = (objects["class_id"] > 0) & objects["detectable"]
         diffuse &= objects["integrated_snr"] >= 8
@@ -46,7 +66,8 @@ def reachable(card, config, settings, count):
         beams.append(np.asarray(objects["n_beams"][diffuse]))
         beam = field.mosaic.beam_area_pixels
         for number, (found, setting) in enumerate(zip(on_island, settings)):
-            labels = find_islands(image[0], beam, setting, normalization=card.normalization)
+            channel = image[-1] if setting.subtract_compact else image[0]
+            labels = find_islands(channel, beam, setting, normalization=card.normalization)
             islands[number] += np.count_nonzero(np.bincount(labels.ravel())[1:])
             found.append(np.asarray(object_coverage(labels > 0, field)[diffuse]) >= MIN_COVERAGE)
     return (

@@ -11,11 +11,11 @@ is compact. A model card lists its input channels:
   averaged over each working pixel (:func:`diffuseradio.resolution.pixel_average`)
   and normalised the same way, with noise boxes of the same size on the sky.
 
-A model whose island stage works on the compact-source-subtracted image
-(the card's ``islands`` setting ``subtract_compact``) gets one more channel
-after the network's: the tapered image minus the native image's compact
-sources (:func:`diffuseradio.subtraction.subtract_compact`), in units of the
-tapered image's noise. Only the island stage reads it.
+A model whose island classifier also sees the compact-source-subtracted
+image (the card's ``islands`` setting ``subtract_compact``) gets one more
+channel after the network's: the tapered image minus the native image's
+compact sources (:func:`diffuseradio.subtraction.subtract_compact`), in units
+of the tapered image's noise. Only the island stage reads it.
 
 :func:`model_input` builds both from one native-resolution image (the
 tapered channel is then its convolution to the working beam) or from a

@@ -36,6 +36,7 @@ __all__ = [
     "to_input_grid",
     "pixel_average",
     "pixel_sample",
+    "sample_positions",
 ]
 
 #: Relative difference below which beams and pixel scales count as equal.
@@ -290,10 +291,34 @@ def pixel_sample(mosaic, like):
         If the grids are not related by a scale and a shift, or the output
         pixels are smaller than the input's.
     """
+    rows, columns = sample_positions(mosaic, like)
+    return bilinear_sample(np.asarray(mosaic.data, dtype=np.float32), rows, columns)
+
+
+def sample_positions(mosaic, like):
+    """Where the pixel centres of a coarser grid fall on an image's grid.
+
+    Parameters
+    ----------
+    mosaic, like : diffuseradio.SurveyMosaic
+        The input and the output grid (see :func:`pixel_sample`).
+
+    Returns
+    -------
+    rows, columns : numpy.ndarray
+        Fractional pixel positions in ``mosaic`` (0 is the centre of its
+        first pixel) of ``like``'s rows and columns.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the grids are not related by a scale and a shift, or the output
+        pixels are smaller than the input's.
+    """
     (row_scale, row_offset), (column_scale, column_offset) = _axis_maps(mosaic, like)
     rows = row_scale * np.arange(like.shape[0]) + row_offset
     columns = column_scale * np.arange(like.shape[1]) + column_offset
-    return bilinear_sample(np.asarray(mosaic.data, dtype=np.float32), rows, columns)
+    return rows, columns
 
 
 def _axis_maps(mosaic, like):

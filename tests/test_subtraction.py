@@ -252,3 +252,14 @@ def test_subtraction_is_exact_to_a_few_parts_in_ten_thousand(offset):
     native = render(sky, 6.0, 1.5, 320, 1e-6, rng)
     residual = subtract_compact(tapered, native).data
     assert np.abs(residual).max() < 5e-4 * tapered.data.max()
+
+
+def test_cache_names_keep_their_hash_without_the_setting():
+    from diffuseradio.training.islands import _recipe_settings
+
+    plain = _recipe_settings(IslandSettings())
+    assert "subtract_compact" not in plain  # examples cached before the setting keep their names
+    assert plain == {
+        k: v for k, v in dataclasses.asdict(IslandSettings()).items() if k != "subtract_compact"
+    }
+    assert _recipe_settings(IslandSettings(subtract_compact=True))["subtract_compact"] is True

@@ -275,7 +275,7 @@ def _cache_names(spec, config, settings, seed, count, validation):
             "model": card.identifier,
             "weights": weights,
             "config": config.to_dict(),
-            "settings": dataclasses.asdict(settings),
+            "settings": _recipe_settings(settings),
             "fields": IslandExamples._fields,
             "seed": seed,
             "fields_range": [fields.start, fields.stop],
@@ -284,6 +284,15 @@ def _cache_names(spec, config, settings, seed, count, validation):
         text = json.dumps(recipe, sort_keys=True, default=str)
         names[fields] = f"{card.name}-{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
     return names
+
+
+def _recipe_settings(settings):
+    """The island settings as the cache names hash them: ``subtract_compact`` only when
+    set, so that examples cached before the setting existed keep their names."""
+    values = dataclasses.asdict(settings)
+    if not values["subtract_compact"]:
+        del values["subtract_compact"]
+    return values
 
 
 def _augmented(batch, rng):

@@ -136,6 +136,32 @@ class IslandSettings:
         """Channels of each cutout, for a network input of ``input_channels``."""
         return (input_channels + int(self.subtract_compact) + 2) * self.views
 
+    def channel_names(self, input_names):
+        """Names of the channels of each cutout, in order.
+
+        Parameters
+        ----------
+        input_names : sequence of str
+            The network input's channels (a card's ``input_channels`` names).
+
+        Returns
+        -------
+        list of str
+            ``input_names``, ``"subtracted"`` (with ``subtract_compact``),
+            ``"probability"`` and ``"mask"``; with a context view, the same
+            again prefixed ``"context_"``.
+
+        Examples
+        --------
+        >>> IslandSettings(subtract_compact=True).channel_names(["tapered", "native"])
+        ['tapered', 'native', 'subtracted', 'probability', 'mask']
+        """
+        names = [*input_names, *(["subtracted"] if self.subtract_compact else [])]
+        names += ["probability", "mask"]
+        if self.views == 2:
+            names += [f"context_{name}" for name in names]
+        return names
+
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     """Label the islands of emission of a normalised tapered image.

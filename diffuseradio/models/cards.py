@@ -26,7 +26,7 @@ from ..exceptions import ModelError
 from ..islands import IslandSettings
 from ..normalization import NORMALIZATIONS
 from ..utils import publish, temporary_sibling
-from .classifier import IslandClassifier
+from .classifier import IslandClassifier, IslandEnsemble
 from .transunet import TransUNet
 from .unet import UNet
 
@@ -36,6 +36,9 @@ __all__ = ["ARCHITECTURES", "ModelCard", "build_network"]
 ARCHITECTURES = {"unet": UNet, "transunet": TransUNet}
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+#: Keys of a card's ``islands`` that describe the classifier, not the islands.
+_CLASSIFIER_KEYS = ("args", "members")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL_SCHEMES = ("http://", "https://", "file://")
 #: JSON keys of the fields whose JSON key differs from their Python name.
@@ -113,7 +116,12 @@ class ModelCard:
         :class:`~diffuseradio.islands.IslandSettings` and ``"args"``, the
         keyword arguments of the
         :class:`~diffuseradio.models.IslandClassifier` (besides its input
-        channels and cutout size). Its weights are in the same file, under
+        channels and cutout size); or, for an
+        :class:`~diffuseradio.models.IslandEnsemble`, ``"members"``: a list of
+        ``{"channels": [...], "args": {...}}``, the cutout channels each
+        member reads, by name (see
+        :meth:`~diffuseradio.islands.IslandSettings.channel_names`), and its
+        arguments. The weights are in the same file, under
         ``island_classifier.``. None (default): no second stage.
     weights_file : str
         File name of the ``.safetensors`` weights, relative to the card.
@@ -213,13 +221,21 @@ class ModelCard:
         """The :class:`~diffuseradio.islands.IslandSettings` of the second stage, or None."""
         if self.islands is None:
             return None
-        return IslandSettings(**{k: v for k, v in self.islands.items() if k != "args"})
+        return IslandSettings(
+            **{k: v for k, v in self.islands.items() if k not in _CLASSIFIER_KEYS}
+        )
 
     @property
     def island_channels(self):
         """Channels of the island classifier's cutouts: input channels (and the
         compact-source-subtracted image), probability, mask."""
         return self.island_settings.channels(len(self.input_channels))
+
+    @property
+    def island_channel_names(self):
+        """Names of the island cutouts' channels
+        (:meth:`~diffuseradio.islands.IslandSettings.channel_names`)."""
+        return self.island_settings.channel_names([c["name"] for c in self.input_channels])
 
     def _check_islands(self):
         if self.islands is None:
@@ -228,17 +244,42 @@ class ModelCard:
         if len(self.classes) != 2:
             _fail(self.name, "islands", "the second stage needs a model with one diffuse class")
         self.islands = {"args": {}, **self.islands}
-        known = {item.name for item in fields(IslandSettings)} | {"args"}
+        known = {item.name for item in fields(IslandSettings)} | set(_CLASSIFIER_KEYS)
         unknown = sorted(set(self.islands) - known)
         if unknown:
             _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
+        if "members" in self.islands:
+            self._check_members()
         try:
             settings = self.island_settings
-            IslandClassifier(self.island_channels, settings.cutout_pixels, **self.islands["args"])
+            _island_classifier(self)
         except (TypeError, ValueError) as err:
             _fail(self.name, "islands", str(err))
         if settings.subtract_compact and self.native_beam is None:
             _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
+
+    def _check_members(self):
+        members = self.islands["members"]
+        if self.islands["args"]:
+            _fail(self.name, "islands", "with 'members', give each member its own 'args'")
+        if not isinstance(members, list) or not members:
+            _fail(self.name, "islands", "'members' must be a non-empty list")
+        names = self.island_channel_names
+        for member in members:
+            if not isinstance(member, dict) or not set(member) <= {"channels", "args"}:
+                _fail(
+                    self.name,
+                    "islands",
+                    f"a member is {{'channels': [...], 'args': {{}}}}, not {member!r}",
+                )
+            channels = member.get("channels")
+            if not isinstance(channels, list) or not set(channels) <= set(names):
+                _fail(
+                    self.name,
+                    "islands",
+                    f"member channels {channels!r}: known channels are {names}",
+                )
+            member.setdefault("args", {})
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")
@@ -668,7 +709,30 @@ def build_network(card):
     except (TypeError, ValueError) as err:
         raise ModelError(f"model card {card.name!r}: architecture_args: {err}") from None
     if card.islands is not None:
-        network.island_classifier = IslandClassifier(
-            card.island_channels, card.island_settings.cutout_pixels, **card.islands["args"]
-        )
+        network.island_classifier = _island_classifier(card)
     return network.eval()
+
+
+def _island_classifier(card):
+    """Instantiate the (untrained) island classifier a card's ``islands`` describe.
+
+    Parameters
+    ----------
+    card : ModelCard
+        A card with ``islands``.
+
+    Returns
+    -------
+    IslandClassifier or IslandEnsemble
+        One classifier reading all the cutout channels, or, with
+        ``"members"``, an ensemble whose members read the channels they name.
+    """
+    size = card.island_settings.cutout_pixels
+    members = card.islands.get("members")
+    if members is None:
+        return IslandClassifier(card.island_channels, size, **card.islands["args"])
+    names = card.island_channel_names
+    indices = [[names.index(name) for name in member["channels"]] for member in members]
+    return IslandEnsemble(
+        [IslandClassifier(len(i), size, **m["args"]) for i, m in zip(indices, members)], indices
+    )

@@ -7,6 +7,10 @@ blocks at three resolutions, then a two-layer perceptron on the whole
 feature map, so that *where* a feature lies relative to the island's
 centre counts (a core at the centre, lobes either side, an arc off to one
 side). One logit per cutout.
+
+:class:`IslandEnsemble` averages the probabilities of several such
+classifiers, each reading its own subset of the cutout channels (e.g. one
+with the segmentation probability and one without, whose errors differ).
 """
 
 import numpy as np
@@ -17,7 +21,7 @@ from .device import inference_context, to_device
 from .inference import DIHEDRAL
 from .unet import Encoder
 
-__all__ = ["IslandClassifier", "classify_cutouts"]
+__all__ = ["IslandClassifier", "IslandEnsemble", "classify_cutouts"]
 
 
 class IslandClassifier(nn.Module):
@@ -45,6 +49,7 @@ class IslandClassifier(nn.Module):
             raise ValueError(f"widths must be three positive integers, not {widths!r}")
         if cutout_pixels % 4:
             raise ValueError(f"cutout_pixels must be divisible by 4, not {cutout_pixels}")
+        self.in_channels = int(in_channels)
         self.encoder = Encoder(in_channels, widths, norm="batch")
         features = widths[-1] * (cutout_pixels // 4) ** 2
         self.head = nn.Sequential(
@@ -58,6 +63,45 @@ class IslandClassifier(nn.Module):
     def forward(self, x):
         """Logits ``(N,)`` of cutouts ``(N, C, S, S)``."""
         return self.head(self.encoder(x)[-1])[:, 0]
+
+
+class IslandEnsemble(nn.Module):
+    """Island classifiers that each read some cutout channels; their probabilities averaged.
+
+    Parameters
+    ----------
+    members : sequence of IslandClassifier
+    channels : sequence of sequence of int
+        For each member, the indices of the cutout channels it reads, in
+        its input order.
+
+    Notes
+    -----
+    :meth:`forward` returns the logit of the members' mean probability, so
+    that an ensemble stands wherever one classifier does
+    (:func:`classify_cutouts` applies the sigmoid); averaging over test-time
+    augmentations then averages each member's augmented probabilities.
+    """
+
+    def __init__(self, members, channels):
+        super().__init__()
+        if len(members) != len(channels) or not len(members):
+            raise ValueError("an ensemble needs one channel list per member, and a member")
+        self.members = nn.ModuleList(members)
+        self.channels = [[int(c) for c in member] for member in channels]
+        for member, indices in zip(self.members, self.channels):
+            reads = member.in_channels
+            if len(indices) != reads or len(set(indices)) != len(indices) or min(indices) < 0:
+                raise ValueError(
+                    f"a member reading {reads} channels got the channel indices {indices}"
+                )
+
+    def forward(self, x):
+        """Logits ``(N,)`` of the mean probability, from cutouts ``(N, C, S, S)``."""
+        mean = 0
+        for member, indices in zip(self.members, self.channels):
+            mean = mean + torch.sigmoid(member(x[:, indices]).float())
+        return torch.logit(mean / len(self.members), eps=1e-6)
 
 
 def classify_cutouts(

@@ -7,7 +7,13 @@ trained the shipped models.
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
-from .islands import IslandExamples, add_islands, island_examples, train_island_classifier
+from .islands import (
+    IslandExamples,
+    add_islands,
+    combine_islands,
+    island_examples,
+    train_island_classifier,
+)
 from .losses import LOSSES, segmentation_loss
 from .metrics import (
     OPERATING_THRESHOLDS,
@@ -51,5 +57,6 @@ __all__ = [
     "IslandExamples",
     "island_examples",
     "train_island_classifier",
+    "combine_islands",
     "add_islands",
 ]

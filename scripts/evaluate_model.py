@@ -274,7 +274,12 @@ def print_operating_point(counts):
 def print_comparison(summaries):
     """One row per headline figure, one column per model."""
     names = list(summaries)
-    keys = [k for k in next(iter(summaries.values())) if k.startswith(("completeness", "purity"))]
+    first = next(iter(summaries.values()))
+    keys = [
+        k
+        for k, v in first.items()
+        if k.startswith(("completeness", "purity")) and not isinstance(v, list)  # not intervals
+    ]
     keys += ["radio_galaxy_false_positive_rate", "n_diffuse_objects", "n_detections"]
     width = max(len(name) for name in names) + 2
     print(f"{'':<44}" + "".join(f"{name:>{width}}" for name in names))

@@ -122,6 +122,8 @@ def test_card_with_members_round_trips_through_the_registry(tmp_path):
         ({"members": {"channels": ["mask"]}}, "non-empty list"),
         ({"members": [{"channels": ["native"]}]}, "known channels are"),
         ({"members": [{"channels": "mask"}]}, "known channels are"),
+        ({"members": [{"channels": []}]}, "known channels are"),
+        ({"members": [{"channels": ["mask", "mask"]}]}, "got the channel indices"),
         ({"members": [{"channels": ["mask"], "depth": 2}]}, "a member is"),
         ({"members": [{"channels": ["mask"]}], "args": ARGS}, "each member its own 'args'"),
         ({"members": [{"channels": ["mask"], "args": {"depth": 3}}]}, "unexpected keyword"),

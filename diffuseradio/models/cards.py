@@ -273,7 +273,7 @@ class ModelCard:
                     f"a member is {{'channels': [...], 'args': {{}}}}, not {member!r}",
                 )
             channels = member.get("channels")
-            if not isinstance(channels, list) or not set(channels) <= set(names):
+            if not isinstance(channels, list) or not channels or not set(channels) <= set(names):
                 _fail(
                     self.name,
                     "islands",

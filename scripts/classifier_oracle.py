@@ -16,62 +16,29 @@ Usage::
 import argparse
 
 import numpy as np
+from diagnose_detections import card_detections, island_stage
 from evaluate_model import test_fields
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector
-from diffuseradio.channels import model_input
-from diffuseradio.islands import classifier_cutouts, paint_islands
-from diffuseradio.models import classify_cutouts, predict_image
-from diffuseradio.segmentation import segment
 from diffuseradio.training.metrics import ObjectCounts, object_counts
 
 
 def field_counts(detector, field, fractions):
     """Counts of one field with the classifier's scores and with the true labels."""
-    card = detector.card
-    settings = card.island_settings
-    matched, image = model_input(card, field.mosaic, field.native)
-    probability, _ = predict_image(
-        detector.model,
-        image[: len(card.input_channels)],
-        tile_size=card.tile_size,
-        overlap=card.tile_overlap,
-        precision=detector.precision,
-        probabilities=card.probabilities,
-        augment=True,
+    probability, labels, ids, scores, beam = island_stage(
+        detector, field, precision=detector.precision
     )
-    probability = probability[-1]
-    beam = matched.beam_area_pixels
-    labels, ids, cutouts = classifier_cutouts(
-        image, probability, beam, settings, normalization=card.normalization
-    )
-    scores = {
-        "classifier": classify_cutouts(
-            detector.model.island_classifier, cutouts, precision=detector.precision, augment=True
-        )
-    }
     diffuse = np.asarray(ndimage.mean(field.truth > 0, labels, ids)) if len(ids) else np.zeros(0)
+    scores = {"classifier": scores}
     for fraction in fractions:
         scores[f"true labels ({fraction:g})"] = (diffuse >= fraction).astype(np.float32)
-    counts = {}
-    for name, values in scores.items():
-        painted = paint_islands(
-            probability,
-            labels,
-            ids,
-            values,
-            region_threshold=settings.region_threshold,
-            region_cover=settings.region_cover,
+    return {
+        name: object_counts(
+            card_detections(detector.card, probability, labels, ids, values, beam), field
         )
-        detections = segment(
-            painted,
-            card.threshold,
-            min_area=card.min_area_beams * beam,
-            low_threshold=card.low_threshold,
-        )
-        counts[name] = object_counts(detections, field)
-    return counts
+        for name, values in scores.items()
+    }
 
 
 def main():

@@ -37,9 +37,9 @@ from diffuseradio.training.metrics import object_coverage
 COVERAGE = 0.2
 
 
-def stages(detector, field):
-    """Segmentation probability, island labels, island scores (indexed by label) and
-    detections of one field on its working grid."""
+def island_stage(detector, field, *, precision="fp32"):
+    """Segmentation probability, island labels, the islands present, their scores
+    (classified at ``precision``) and the working beam area of one field."""
     card = detector.card
     settings = card.island_settings
     native = field.native if card.native_beam is not None else None
@@ -59,21 +59,36 @@ def stages(detector, field):
     labels, ids, cutouts = classifier_cutouts(
         image, probability[-1], beam, settings, normalization=card.normalization
     )
-    scores = classify_cutouts(detector.model.island_classifier, cutouts, augment=True)
+    scores = classify_cutouts(
+        detector.model.island_classifier, cutouts, precision=precision, augment=True
+    )
+    return probability[-1], labels, ids, scores, beam
+
+
+def card_detections(card, probability, labels, ids, scores, beam):
+    """Detections at the card's operating point, the islands raised to ``scores``."""
+    settings = card.island_settings
     painted = paint_islands(
-        probability[-1],
+        probability,
         labels,
         ids,
         scores,
         region_threshold=settings.region_threshold,
         region_cover=settings.region_cover,
     )
-    detections = segment(
+    return segment(
         painted,
         card.threshold,
         min_area=card.min_area_beams * beam,
         low_threshold=card.low_threshold,
     )
+
+
+def stages(detector, field):
+    """Island labels, island scores (indexed by label), detections and the working beam
+    area of one field."""
+    probability, labels, ids, scores, beam = island_stage(detector, field)
+    detections = card_detections(detector.card, probability, labels, ids, scores, beam)
     by_label = np.zeros(int(labels.max()) + 1, np.float32)
     by_label[ids] = scores
     return labels, by_label, detections, beam

@@ -4,7 +4,7 @@ See :doc:`/models` for the registry and the card format.
 """
 
 from .cards import ARCHITECTURES, ModelCard, build_network
-from .classifier import IslandClassifier, IslandEnsemble, classify_cutouts
+from .classifier import IslandClassifier, IslandEnsemble, classify_cutouts, dihedral
 from .device import inference_context, select_device, select_precision, to_device
 from .inference import predict_image
 from .registry import (
@@ -30,6 +30,7 @@ __all__ = [
     "build_network",
     "cache_dir",
     "classify_cutouts",
+    "dihedral",
     "inference_context",
     "load_model",
     "predict_image",

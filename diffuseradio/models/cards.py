@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
 from ..exceptions import ModelError
-from ..islands import IslandSettings
+from ..islands import IslandSettings, subpixel_slot
 from ..normalization import NORMALIZATIONS
 from ..utils import publish, temporary_sibling
 from .classifier import IslandClassifier, IslandEnsemble
@@ -257,6 +257,8 @@ class ModelCard:
             _fail(self.name, "islands", str(err))
         if settings.subtract_compact and self.native_beam is None:
             _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
+        if settings.subpixels and self.native_beam is None:
+            _fail(self.name, "islands", "native_subpixels needs a model with a native channel")
 
     def _check_members(self):
         members = self.islands["members"]
@@ -729,10 +731,13 @@ def _island_classifier(card):
     """
     size = card.island_settings.cutout_pixels
     members = card.islands.get("members")
-    if members is None:
-        return IslandClassifier(card.island_channels, size, **card.islands["args"])
     names = card.island_channel_names
+    slot = subpixel_slot(names)
+    if members is None:
+        return IslandClassifier(len(names), size, subpixels=slot, **card.islands["args"])
     indices = [[names.index(name) for name in member["channels"]] for member in members]
-    return IslandEnsemble(
-        [IslandClassifier(len(i), size, **m["args"]) for i, m in zip(indices, members)], indices
-    )
+    classifiers = [
+        IslandClassifier(len(i), size, subpixels=subpixel_slot(m["channels"]), **m["args"])
+        for i, m in zip(indices, members)
+    ]
+    return IslandEnsemble(classifiers, indices, subpixels=slot)

@@ -15,13 +15,14 @@ with the segmentation probability and one without, whose errors differ).
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .device import inference_context, to_device
 from .inference import DIHEDRAL
 from .unet import Encoder
 
-__all__ = ["IslandClassifier", "IslandEnsemble", "classify_cutouts"]
+__all__ = ["IslandClassifier", "IslandEnsemble", "classify_cutouts", "dihedral"]
 
 
 class IslandClassifier(nn.Module):
@@ -40,10 +41,23 @@ class IslandClassifier(nn.Module):
         Units of the hidden layer.
     dropout : float, optional
         Dropout before the hidden layer (training only).
+    subpixels : tuple of int, optional
+        ``(first, factor)`` when the cutouts hold sub-pixel channels
+        (:func:`~diffuseradio.islands.subpixel_slot`): rotations and flips
+        of the cutouts then move the sub-pixels too (:func:`dihedral`).
     """
 
-    def __init__(self, in_channels, cutout_pixels=32, widths=(32, 64, 96), hidden=64, dropout=0.3):
+    def __init__(
+        self,
+        in_channels,
+        cutout_pixels=32,
+        widths=(32, 64, 96),
+        hidden=64,
+        dropout=0.3,
+        subpixels=None,
+    ):
         super().__init__()
+        self.subpixels = _checked_slot(subpixels, in_channels)
         widths = tuple(int(w) for w in widths)
         if len(widths) != 3 or min(widths) < 1:
             raise ValueError(f"widths must be three positive integers, not {widths!r}")
@@ -74,6 +88,9 @@ class IslandEnsemble(nn.Module):
     channels : sequence of sequence of int
         For each member, the indices of the cutout channels it reads, in
         its input order.
+    subpixels : tuple of int, optional
+        ``(first, factor)`` of the sub-pixel channels among the cutout's
+        (see :class:`IslandClassifier`).
 
     Notes
     -----
@@ -83,12 +100,13 @@ class IslandEnsemble(nn.Module):
     augmentations then averages each member's augmented probabilities.
     """
 
-    def __init__(self, members, channels):
+    def __init__(self, members, channels, subpixels=None):
         super().__init__()
         if len(members) != len(channels) or not len(members):
             raise ValueError("an ensemble needs one channel list per member, and a member")
         self.members = nn.ModuleList(members)
         self.channels = [[int(c) for c in member] for member in channels]
+        self.subpixels = _checked_slot(subpixels, 1 + max(max(c) for c in self.channels))
         for member, indices in zip(self.members, self.channels):
             reads = member.in_channels
             if len(indices) != reads or len(set(indices)) != len(indices) or min(indices) < 0:
@@ -104,6 +122,50 @@ class IslandEnsemble(nn.Module):
         return torch.logit(mean / len(self.members), eps=1e-6)
 
 
+def _checked_slot(subpixels, channels):
+    """``subpixels`` as a tuple, checked against the number of cutout channels."""
+    if subpixels is None:
+        return None
+    first, factor = (int(v) for v in subpixels)
+    if first < 0 or factor < 2 or first + factor**2 > channels:
+        raise ValueError(
+            f"sub-pixel channels ({first}, {factor}) do not fit in {channels} cutout channels"
+        )
+    return first, factor
+
+
+def dihedral(cutouts, rotations, flip, subpixels=None):
+    """Cutouts rotated by ``rotations`` quarter turns, then flipped left-right.
+
+    Parameters
+    ----------
+    cutouts : torch.Tensor
+        ``(N, C, S, S)``.
+    rotations : int
+    flip : bool
+    subpixels : tuple of int, optional
+        ``(first, factor)``: channels ``first .. first + factor**2 - 1`` are
+        the sub-pixels of one finer image (space to depth); they are
+        rotated as that image, so each sub-pixel lands where the rotation
+        takes it.
+
+    Returns
+    -------
+    torch.Tensor
+    """
+
+    def turn(x):
+        x = torch.rot90(x, rotations, dims=(2, 3))
+        return torch.flip(x, dims=(3,)) if flip else x
+
+    if subpixels is None:
+        return turn(cutouts)
+    first, factor = subpixels
+    last = first + factor**2
+    fine = F.pixel_unshuffle(turn(F.pixel_shuffle(cutouts[:, first:last], factor)), factor)
+    return torch.cat([turn(cutouts[:, :first]), fine, turn(cutouts[:, last:])], dim=1)
+
+
 def classify_cutouts(
     classifier, cutouts, *, batch_size=256, device="cpu", precision="fp32", augment=False
 ):
@@ -111,7 +173,7 @@ def classify_cutouts(
 
     Parameters
     ----------
-    classifier : IslandClassifier
+    classifier : IslandClassifier or IslandEnsemble
     cutouts : numpy.ndarray
         ``(N, C, S, S)`` float32.
     batch_size : int, optional
@@ -119,7 +181,8 @@ def classify_cutouts(
     precision : str or torch.dtype, optional
         ``"fp32"`` or ``"bf16"`` (autocast).
     augment : bool, optional
-        Average the probability over the 8 rotations and flips.
+        Average the probability over the 8 rotations and flips
+        (:func:`dihedral`, sub-pixel channels included).
 
     Returns
     -------
@@ -138,8 +201,7 @@ def classify_cutouts(
             batch = to_device(torch.from_numpy(cutouts[start : start + batch_size]), device)
             total = 0
             for k, flip in views:
-                view = torch.rot90(batch, k, dims=(2, 3))
-                view = torch.flip(view, dims=(3,)) if flip else view
+                view = dihedral(batch, k, flip, classifier.subpixels)
                 total = total + torch.sigmoid(classifier(view).float())
             out.append((total / len(views)).cpu().numpy())
     return np.concatenate(out).astype(np.float32)

@@ -27,11 +27,12 @@ from scipy import ndimage
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..islands import classifier_cutouts
+from ..islands import classifier_cutouts, subpixel_slot
 from ..models import (
     IslandClassifier,
     IslandEnsemble,
     classify_cutouts,
+    dihedral,
     load_model,
     predict_image,
     select_device,
@@ -143,7 +144,12 @@ def _field_examples(job):
     model = _network(spec)
     card = model.card
     field, image = simulated_field(
-        config, seed, index, validation=validation, subtract_compact=settings.subtract_compact
+        config,
+        seed,
+        index,
+        validation=validation,
+        subtract_compact=settings.subtract_compact,
+        native_subpixels=settings.native_subpixels,
     )
     probability, _ = predict_image(
         model.model,
@@ -305,18 +311,19 @@ def _cache_names(spec, config, settings, seed, count, validation):
 
 
 def _recipe_settings(settings):
-    """The island settings as the cache names hash them: ``subtract_compact`` only when
-    set, so that examples cached before the setting existed keep their names."""
+    """The island settings as the cache names hash them: ``subtract_compact`` and
+    ``native_subpixels`` only when set, so that examples cached before these settings
+    existed keep their names."""
     values = dataclasses.asdict(settings)
     if not values["subtract_compact"]:
         del values["subtract_compact"]
+    if values["native_subpixels"] == 1:
+        del values["native_subpixels"]
     return values
 
 
-def _augmented(batch, rng):
-    k, flip = int(rng.integers(4)), bool(rng.integers(2))
-    batch = torch.rot90(batch, k, dims=(2, 3))
-    return torch.flip(batch, dims=(3,)) if flip else batch
+def _augmented(batch, rng, subpixels):
+    return dihedral(batch, int(rng.integers(4)), bool(rng.integers(2)), subpixels)
 
 
 def train_island_classifier(
@@ -374,9 +381,13 @@ def train_island_classifier(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     channels, args = _member(card)
-    classifier = IslandClassifier(len(channels), card.island_settings.cutout_pixels, **args).to(
-        device, memory_format=torch.channels_last
-    )
+    names = card.island_channel_names
+    classifier = IslandClassifier(
+        len(channels),
+        card.island_settings.cutout_pixels,
+        subpixels=subpixel_slot([names[c] for c in channels]),
+        **args,
+    ).to(device, memory_format=torch.channels_last)
     x = torch.from_numpy(_channels(training.cutouts, channels)).to(device, torch.float32)
     y = torch.from_numpy(training.diffuse).to(device, torch.float32)
     if not 0 < float(y.mean()) < 1:
@@ -395,7 +406,8 @@ def train_island_classifier(
         order = torch.from_numpy(rng.permutation(len(x))).to(device)
         for first in range(0, len(x), batch_size):
             index = order[first : first + batch_size]
-            batch = _augmented(x[index], rng).contiguous(memory_format=torch.channels_last)
+            batch = _augmented(x[index], rng, classifier.subpixels)
+            batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits = classifier(batch).float()
             loss = F.binary_cross_entropy_with_logits(logits, y[index], pos_weight=positive_weight)
@@ -434,7 +446,7 @@ def train_island_classifier(
     classifier.load_state_dict(best_state)
     classifier = classifier.cpu().eval()
     if "members" in card.islands:
-        classifier = IslandEnsemble([classifier], [channels])
+        classifier = IslandEnsemble([classifier], [channels], subpixels=subpixel_slot(names))
     return classifier, history
 
 
@@ -536,9 +548,13 @@ def combine_islands(models, *, version):
         if other.card.islands is None:
             raise ValueError(f"{other.card.identifier} has no island classifier")
         _check_same_network(first, other)
+    subpixels = {m.card.island_settings.native_subpixels for m in loaded} - {1}
+    if len(subpixels) > 1:
+        raise ValueError(f"the models cut the native image into different sub-pixels: {subpixels}")
     settings = dataclasses.replace(
         first.card.island_settings,
         subtract_compact=any(m.card.island_settings.subtract_compact for m in loaded),
+        native_subpixels=max(subpixels, default=1),
     )
     modules, members, trainings = [], [], []
     for other in loaded:
@@ -560,6 +576,7 @@ def combine_islands(models, *, version):
     ensemble = IslandEnsemble(
         [copy.deepcopy(m) for m in modules],
         [[names.index(name) for name in member["channels"]] for member in members],
+        subpixels=subpixel_slot(names),
     )
     return add_islands(
         first.model, card, ensemble, version=version, training={"members": trainings}

@@ -220,9 +220,11 @@ def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):
         The input, e.g. a 6" image at 1.5" pixels.
     like : diffuseradio.SurveyMosaic
         An image on the output grid, e.g. the working-grid image of a
-        model. Its grid must map onto the input's by a scale and a shift
-        along each axis (the same projection and centre, as LoTSS 6" and 20"
-        mosaics or any grid made by :meth:`~diffuseradio.SurveyMosaic.resample`).
+        model (only its ``wcs`` and ``shape`` are read). Its grid must map
+        onto the input's by a scale and a shift along each axis (the same
+        projection and centre, as LoTSS 6" and 20" mosaics or any grid made
+        by :meth:`~diffuseradio.SurveyMosaic.resample` or
+        :func:`~diffuseradio.channels.subpixel_grid`).
     block_rows : int, optional
         Output rows per strip (a memory-mapped input is read a strip at a time).
     min_coverage : float, optional

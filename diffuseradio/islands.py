@@ -373,9 +373,11 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     Parameters
     ----------
     image : numpy.ndarray
-        ``(C, H, W)`` network input, tapered channel first; with
-        ``settings.subtract_compact``, the compact-source-subtracted image
-        as its last channel (:func:`~diffuseradio.channels.model_input`).
+        ``(C, H, W)`` network input, tapered channel first, then the
+        channels the island stage adds (the compact-source-subtracted image
+        with ``settings.subtract_compact``, the native image's sub-pixels
+        with ``settings.native_subpixels``;
+        :func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float

@@ -174,6 +174,9 @@ def classify_cutouts(
     Parameters
     ----------
     classifier : IslandClassifier or IslandEnsemble
+        Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``;
+        its ``subpixels`` attribute, when it has one, places the sub-pixel
+        channels (:func:`dihedral`).
     cutouts : numpy.ndarray
         ``(N, C, S, S)`` float32.
     batch_size : int, optional
@@ -195,13 +198,14 @@ def classify_cutouts(
     device = torch.device(device)
     classifier = to_device(classifier, device).eval()
     views = DIHEDRAL if augment else DIHEDRAL[:1]
+    subpixels = getattr(classifier, "subpixels", None)
     out = []
     with inference_context(device, precision):
         for start in range(0, len(cutouts), batch_size):
             batch = to_device(torch.from_numpy(cutouts[start : start + batch_size]), device)
             total = 0
             for k, flip in views:
-                view = dihedral(batch, k, flip, classifier.subpixels)
+                view = dihedral(batch, k, flip, subpixels)
                 total = total + torch.sigmoid(classifier(view).float())
             out.append((total / len(views)).cpu().numpy())
     return np.concatenate(out).astype(np.float32)

@@ -155,6 +155,8 @@ def test_augmented_classification_is_symmetric_with_subpixels():
     assert np.abs(classify_cutouts(classifier, naive, augment=True) - averaged).max() > 1e-3
     with pytest.raises(ValueError, match="do not fit in 4 cutout channels"):
         IslandClassifier(4, 16, subpixels=(1, 2))
+    with pytest.raises(ValueError, match="do not fit in 6 cutout channels"):
+        IslandEnsemble([IslandClassifier(6, 16)], [list(range(6))], subpixels=(3, 2))
 
 
 def test_cards_with_subpixels(tmp_path):

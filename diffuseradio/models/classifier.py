@@ -106,13 +106,13 @@ class IslandEnsemble(nn.Module):
             raise ValueError("an ensemble needs one channel list per member, and a member")
         self.members = nn.ModuleList(members)
         self.channels = [[int(c) for c in member] for member in channels]
-        self.subpixels = _checked_slot(subpixels, 1 + max(max(c) for c in self.channels))
         for member, indices in zip(self.members, self.channels):
             reads = member.in_channels
             if len(indices) != reads or len(set(indices)) != len(indices) or min(indices) < 0:
                 raise ValueError(
                     f"a member reading {reads} channels got the channel indices {indices}"
                 )
+        self.subpixels = _checked_slot(subpixels, 1 + max(max(c) for c in self.channels))
 
     def forward(self, x):
         """Logits ``(N,)`` of the mean probability, from cutouts ``(N, C, S, S)``."""

@@ -207,6 +207,14 @@ def stack_channels(
         subtracted = matched.data - compact_model(native, matched)
         channels.append(np.nan_to_num(normalize(subtracted, rms, name=name, parameters=parameters)))
     if native_subpixels > 1:
+        fine_scale = matched.pixel_scale / native_subpixels
+        if native.pixel_scale > fine_scale * (1 + _TOLERANCE):
+            raise IncompatibleResolutionError(
+                f"the model's island stage reads the native image at "
+                f"{fine_scale.to_value('arcsec'):.3g} arcsec pixels, but its pixels are "
+                f"{native.pixel_scale.to_value('arcsec'):.3g} arcsec: give the native image on "
+                "a grid at least that fine (e.g. as imaged, before any regridding)"
+            )
         fine = pixel_average(native, _Grid(*subpixel_grid(matched, native_subpixels)))
         fine_image, _ = network_input(
             fine, name=name, parameters=parameters, rms_box_beams=box_beams

@@ -12,7 +12,7 @@ from test_channels import P205, card_with
 from test_islands import island_card
 from test_registry import isolated, tiny_card  # noqa: F401 (autouse fixture)
 
-from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio import DiffuseDetector, IncompatibleResolutionError, SurveyMosaic
 from diffuseradio.channels import model_input, space_to_depth, subpixel_grid
 from diffuseradio.exceptions import ModelError
 from diffuseradio.islands import IslandSettings, subpixel_names, subpixel_slot
@@ -223,6 +223,11 @@ def test_detector_classifies_islands_with_subpixels(with_subpixels, real_data_pa
     probability = with_subpixels.predict(lotss_6, augment=True)
     assert probability.shape == lotss_6.shape
     assert np.nanmin(probability) >= 0 and np.nanmax(probability) <= 1
+    # a native image regridded to pixels coarser than the sub-pixels is refused, saying why
+    noise = np.random.default_rng(0).normal(0, 1e-4, (300, 300)).astype(np.float32)
+    coarse = SurveyMosaic(noise, lotss_wcs(noise.shape, 3.2 * u.arcsec), beam=6 * u.arcsec)
+    with pytest.raises(IncompatibleResolutionError, match="at 3 arcsec pixels, but its pixels"):
+        with_subpixels.predict(coarse)
 
 
 def test_only_equal_subpixels_combine(tmp_path):

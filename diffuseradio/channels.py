@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .exceptions import IncompatibleResolutionError, InvalidImageError
+from .mosaic import _scaled_grid
 from .normalization import network_input, normalize
 from .resolution import pixel_average, to_working_grid
 from .subtraction import compact_model
@@ -247,17 +248,7 @@ def subpixel_grid(mosaic, factor):
     shape : tuple of int
         ``factor`` times ``mosaic.shape``.
     """
-    wcs = mosaic.wcs.deepcopy()
-    if wcs.wcs.has_cd():
-        wcs.wcs.cd = wcs.wcs.cd / factor
-    else:
-        wcs.wcs.cdelt = wcs.wcs.cdelt / factor
-    # FITS pixel p covers p - 0.5 .. p + 0.5 (1-based): the first edge stays put.
-    wcs.wcs.crpix = (wcs.wcs.crpix - 0.5) * factor + 0.5
-    shape = tuple(int(n) * factor for n in mosaic.shape)
-    wcs.pixel_shape = shape[::-1]
-    wcs.wcs.set()
-    return wcs, shape
+    return _scaled_grid(mosaic.wcs, mosaic.shape, 1 / factor)
 
 
 def space_to_depth(image, factor):

@@ -820,7 +820,8 @@ def _scaled_grid(wcs, shape, factor):
         new.wcs.cdelt = new.wcs.cdelt * factor
     # Pixel edges stay put: FITS pixel p covers p-0.5..p+0.5 (1-based).
     new.wcs.crpix = (new.wcs.crpix - 0.5) / factor + 0.5
-    new_shape = tuple(int(np.ceil(n / factor)) for n in shape)
+    # Rounded first, so that a factor such as 1/3 gives exactly 3 n pixels.
+    new_shape = tuple(int(np.ceil(round(n / factor, 6))) for n in shape)
     new.pixel_shape = new_shape[::-1]
     new.wcs.set()
     return new, new_shape

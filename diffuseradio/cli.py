@@ -351,6 +351,12 @@ def _train_islands_parser(commands):
         help="an island is labelled diffuse when at least this fraction of it is diffuse truth "
         "(0.5)",
     )
+    parser.add_argument(
+        "--focal-gamma",
+        type=float,
+        default=0.0,
+        help="focal loss exponent: weigh the hard islands more (0: plain cross-entropy)",
+    )
     parser.add_argument("--network-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes simulating fields")
     for option, default in [
@@ -476,6 +482,7 @@ def _run_train_islands(args):
         device=args.device,
         precision=args.precision,
         progress=progress,
+        focal_gamma=args.focal_gamma,
     )
     best = max(history, key=lambda row: row["val_auc"])
     training = {
@@ -487,6 +494,7 @@ def _run_train_islands(args):
         "validation_seed": config.data.validation_seed,
         "network_seed": args.network_seed,
         "diffuse_fraction": args.diffuse_fraction,
+        "focal_gamma": args.focal_gamma,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,

@@ -6,6 +6,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from helpers import lotss_wcs
 from radio_beam import Beam
 from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autouse fixture)
@@ -313,18 +314,20 @@ def test_detector_caps_the_region_of_a_rejected_island():
 
 
 @pytest.mark.parametrize(
-    ("device", "precision"),
+    ("device", "precision", "focal_gamma"),
     [
-        ("cpu", "fp32"),
-        ("cpu", "bf16"),
+        ("cpu", "fp32", 0.0),
+        ("cpu", "bf16", 0.0),
+        ("cpu", "fp32", 2.0),
         pytest.param(
             "cuda",
             "fp32",
+            0.0,
             marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
         ),
     ],
 )
-def test_island_classifier_learns_to_tell_smooth_from_pointlike(device, precision):
+def test_island_classifier_learns_to_tell_smooth_from_pointlike(device, precision, focal_gamma):
     """Training on islands of two kinds: the validation AUC climbs above chance."""
     rng = np.random.default_rng(0)
 
@@ -350,11 +353,28 @@ def test_island_classifier_learns_to_tell_smooth_from_pointlike(device, precisio
         seed=0,
         device=device,
         precision=precision,
+        focal_gamma=focal_gamma,
     )
     assert len(history) == 3 and not classifier.training
     assert {p.device.type for p in classifier.parameters()} == {"cpu"}
     assert max(row["val_auc"] for row in history) > 0.95
     assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_focal_island_loss_weighs_hard_islands_more():
+    """gamma 0 is the class-balanced cross-entropy; gamma 2 keeps the misclassified
+    islands' loss and all but drops the confidently right ones'."""
+    logits = torch.tensor([4.0, -4.0, -4.0, 4.0])
+    labels = torch.tensor([1.0, 0.0, 1.0, 0.0])  # two right, two wrong
+    weight = torch.tensor(3.0)
+    plain = training_islands._island_loss(logits, labels, weight, 0.0)
+    each = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    balanced = torch.tensor([3.0, 1.0, 3.0, 1.0]) * each
+    assert plain.item() == pytest.approx(balanced.mean().item(), rel=1e-6)
+    focal = training_islands._island_loss(logits[2:], labels[2:], weight, 2.0)
+    assert focal.item() == pytest.approx(balanced[2:].mean().item() * (1 / (1 + np.exp(-4))) ** 2)
+    right = training_islands._island_loss(logits[:2], labels[:2], weight, 2.0)
+    assert right.item() < 1e-3 * balanced[:2].mean().item()
 
 
 @pytest.fixture

@@ -339,6 +339,7 @@ def train_island_classifier(
     device="cpu",
     precision="fp32",
     progress=False,
+    focal_gamma=0.0,
 ):
     """Train an island classifier; keep the epoch with the best validation AUC.
 
@@ -365,6 +366,12 @@ def train_island_classifier(
         ``channels_last`` memory format either way.
     progress : bool, optional
         Show a progress bar over epochs.
+    focal_gamma : float, optional
+        With ``gamma > 0``, the focal loss: each island's class-balanced
+        cross-entropy weighted by ``(1 - p_true) ** gamma``, so that the
+        many islands already classified with confidence (compact sources)
+        count less than the hard ones (remnant radio galaxies, faint small
+        relics); 0 is the plain class-balanced cross-entropy.
 
     Returns
     -------
@@ -410,7 +417,7 @@ def train_island_classifier(
             batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits = classifier(batch).float()
-            loss = F.binary_cross_entropy_with_logits(logits, y[index], pos_weight=positive_weight)
+            loss = _island_loss(logits, y[index], positive_weight, focal_gamma)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -448,6 +455,15 @@ def train_island_classifier(
     if "members" in card.islands:
         classifier = IslandEnsemble([classifier], [channels], subpixels=subpixel_slot(names))
     return classifier, history
+
+
+def _island_loss(logits, labels, positive_weight, gamma):
+    """Mean class-balanced binary cross-entropy of a batch, focal when ``gamma > 0``."""
+    if gamma <= 0:
+        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=positive_weight)
+    loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    focal = (1 - torch.exp(-loss)) ** gamma * loss
+    return (torch.where(labels > 0, positive_weight, 1.0) * focal).mean()
 
 
 def _member(card):

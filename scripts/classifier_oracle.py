@@ -59,7 +59,7 @@ def main():
     if card.islands is None:
         parser.error(f"{card.identifier} has no island classifier")
     totals = {}
-    for _, _, field in test_fields([card], [args.seed], args.fields):
+    for _, _, field in test_fields([card], [args.seed], [args.fields]):
         for name, counts in field_counts(detector, field, args.label_fraction).items():
             totals[name] = totals.get(name, ObjectCounts()) + counts
     print(

@@ -150,7 +150,7 @@ def main():
     if card.islands is None:
         parser.error(f"{card.identifier} has no island stage")
     classes, false = Counter(), []
-    for _, _, field in test_fields([card], [args.seed], args.fields):
+    for _, _, field in test_fields([card], [args.seed], [args.fields]):
         labels, scores, detections, beam = stages(detector, field)
         classes.update(missed_classes(field, labels, detections))
         false += false_detections(field, labels, scores, detections, beam)

@@ -45,7 +45,8 @@ Usage::
 
     python scripts/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
 
-Several seeds (``--seed 777 4242 5151``) pool their fields into one count:
+Several seeds (``--seed 777 4242 5151``, with ``--fields 48`` for each or
+``--fields 48 48 96``, one number per seed) pool their fields into one count:
 48 fields hold about 190 diffuse sources of S/N >= 8, a binomial spread of
 +-0.024 in completeness; the script prints the counts and their 68 %
 intervals at the card's point.
@@ -80,8 +81,8 @@ from diffuseradio.training import (
 )
 
 
-def test_fields(cards, seeds, count):
-    """``(seed, index, field)`` of ``count`` simulated fields per seed, at the cards'
+def test_fields(cards, seeds, counts):
+    """``(seed, index, field)`` of ``counts[i]`` simulated fields of ``seeds[i]``, at the cards'
     working grid (no beam jitter).
 
     The sky of the first card's training configuration; with the native
@@ -99,7 +100,7 @@ def test_fields(cards, seeds, count):
                 values["data"][key] = native["data"][key]
             break
     config = TrainingConfig.from_dict(values)
-    for seed in seeds:
+    for seed, count in zip(seeds, counts):
         for index in range(count):
             field, _ = simulated_field(config, seed, index, validation=True)
             yield seed, index, field
@@ -217,8 +218,8 @@ def clean(summary):
 
 
 def print_table(card, seeds, fields, augment, counts):
-    seeds = " ".join(str(seed) for seed in seeds)
-    print(f"model {card.identifier}, seed {seeds}, {fields} fields per seed, augment {augment}")
+    seeds = " ".join(f"{seed} ({n} fields)" for seed, n in zip(seeds, fields))
+    print(f"model {card.identifier}, seed {seeds}, augment {augment}")
     print(
         f"{'threshold':>9} {'low':>5} {'min area':>8} {'C(S/N>=8)':>9} {'C(S/N>=5)':>9} "
         f"{'C(local>=8)':>11} "
@@ -299,7 +300,13 @@ def main():
         default=[777],
         help="seed of the fields (777); several pool their fields into one count",
     )
-    parser.add_argument("--fields", type=int, default=48, help="fields per seed (48)")
+    parser.add_argument(
+        "--fields",
+        type=int,
+        nargs="+",
+        default=[48],
+        help="fields per seed (48): one number for all seeds, or one per seed",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
@@ -323,6 +330,10 @@ def main():
         help="write each model's per-object table (no sweep) to DIR/NAME-VERSION.ecsv",
     )
     args = parser.parse_args()
+    if len(args.fields) == 1:
+        args.fields = args.fields * len(args.seed)
+    if len(args.fields) != len(args.seed) or min(args.fields) < 1:
+        parser.error("--fields takes one positive number, or one per --seed")
     torch.set_num_threads(args.threads)
     detectors = [DiffuseDetector.from_pretrained(card, device="cpu") for card in args.cards]
     if args.from_native and all(d.card.native_beam is None for d in detectors):
@@ -362,7 +373,7 @@ def main():
             summary = clean(total.summary())
             summary.update(
                 seed=args.seed[0] if len(args.seed) == 1 else args.seed,
-                fields=args.fields * len(args.seed),
+                fields=sum(args.fields),
                 threshold=float(card.threshold),
                 low_threshold=float(card.low_threshold),
                 min_area_beams=float(card.min_area_beams),

@@ -39,7 +39,7 @@ def missed(detector, seed, count):
     """``(integrated S/N, field, object row, island labels, island scores)`` of each
     missed diffuse source with integrated S/N >= 8."""
     rows = []
-    for _, _, field in test_fields([detector.card], [seed], count):
+    for _, _, field in test_fields([detector.card], [seed], [count]):
         labels, scores, detections, _ = stages(detector, field)
         for row, covered in zip(field.objects, object_coverage(detections, field)):
             if row["class_id"] > 0 and row["detectable"] and row["integrated_snr"] >= 8:

@@ -375,6 +375,8 @@ def test_focal_island_loss_weighs_hard_islands_more():
     assert focal.item() == pytest.approx(balanced[2:].mean().item() * (1 / (1 + np.exp(-4))) ** 2)
     right = training_islands._island_loss(logits[:2], labels[:2], weight, 2.0)
     assert right.item() < 1e-3 * balanced[:2].mean().item()
+    with pytest.raises(ValueError, match="focal_gamma must be >= 0"):
+        train_island_classifier(None, None, None, focal_gamma=-1.0)
 
 
 @pytest.fixture

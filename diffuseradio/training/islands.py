@@ -383,6 +383,8 @@ def train_island_classifier(
         Per epoch: ``epoch``, ``loss`` (mean training loss), ``val_auc``,
         ``val_auc_small`` (islands under 30 beams), ``seconds``.
     """
+    if not focal_gamma >= 0:
+        raise ValueError(f"focal_gamma must be >= 0, not {focal_gamma!r}")
     device = select_device(device)
     dtype = select_precision(precision, device)
     torch.manual_seed(seed)
@@ -459,7 +461,7 @@ def train_island_classifier(
 
 def _island_loss(logits, labels, positive_weight, gamma):
     """Mean class-balanced binary cross-entropy of a batch, focal when ``gamma > 0``."""
-    if gamma <= 0:
+    if gamma == 0:
         return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=positive_weight)
     loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     focal = (1 - torch.exp(-loss)) ** gamma * loss

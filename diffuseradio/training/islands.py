@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..utils import atomic_write
 from .datasets import simulated_field
+from .losses import focal
 from .metrics import roc_auc
 
 __all__ = [
@@ -464,8 +465,7 @@ def _island_loss(logits, labels, positive_weight, gamma):
     if gamma == 0:
         return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=positive_weight)
     loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    focal = (1 - torch.exp(-loss)) ** gamma * loss
-    return (torch.where(labels > 0, positive_weight, 1.0) * focal).mean()
+    return (torch.where(labels > 0, positive_weight, 1.0) * focal(loss, gamma)).mean()
 
 
 def _member(card):

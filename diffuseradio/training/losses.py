@@ -39,13 +39,19 @@ def cross_entropy(logits, labels, weights=None, *, gamma=0.0):
     else:
         loss = F.cross_entropy(logits, labels, reduction="none")
     if gamma > 0:
-        loss = (1 - torch.exp(-loss)) ** gamma * loss
+        loss = focal(loss, gamma)
     if weights is None:
         return loss.mean()
     weights = weights.to(loss)
     if loss.ndim == 4:  # one sigmoid channel
         weights = weights.unsqueeze(1)
     return (loss * weights).sum() / weights.expand_as(loss).sum()
+
+
+def focal(loss, gamma):
+    """Per-element cross-entropy ``loss`` weighted by ``(1 - p_true) ** gamma``
+    (``p_true = exp(-loss)``): confident, right answers count less."""
+    return (1 - torch.exp(-loss)) ** gamma * loss
 
 
 def tversky(logits, labels, *, alpha=0.3, beta=0.7, smooth=1.0):

@@ -12,7 +12,10 @@ operating point, with test-time augmentation:
   galaxy);
 - each *false* detection (less than 20 % of its pixels diffuse truth) is
   listed with its area, the kinds of radio galaxy under it, the fraction of
-  it on islands, and the best score of those islands.
+  it on islands, and the best score of those islands;
+- the radio galaxies taken for diffuse emission are counted by kind, and
+  apart those taken only by true detections (e.g. a head-tail galaxy whose
+  tail leaves its cluster's halo).
 
 Usage::
 
@@ -118,6 +121,23 @@ def missed_classes(field, labels, detections):
     return classes
 
 
+def radio_galaxies_taken(field, detections):
+    """``(kind, taken, taken only by true detections)`` of each radio galaxy of a field."""
+    truth = field.truth > 0
+    area = np.bincount(detections.ravel())
+    on_truth = np.bincount(detections[truth], minlength=area.size)
+    true = on_truth >= COVERAGE * np.maximum(area, 1)
+    outside = np.where(truth, 0, field.instances)
+    rows = []
+    for row, covered in zip(field.objects, object_coverage(detections, field)):
+        if row["class_id"] > 0 or np.isnan(covered):
+            continue
+        taken = bool(covered >= COVERAGE)
+        under = detections[(outside == row["id"]) & (detections > 0)]
+        rows.append((str(row["kind"]), taken, taken and bool(true[under].all())))
+    return rows
+
+
 def false_detections(field, labels, scores, detections, beam):
     """One row per detection with less than ``COVERAGE`` of its pixels diffuse truth."""
     radio_galaxies = np.where(field.truth > 0, 0, field.instances)
@@ -149,11 +169,12 @@ def main():
     card = detector.card
     if card.islands is None:
         parser.error(f"{card.identifier} has no island stage")
-    classes, false = Counter(), []
+    classes, false, galaxies = Counter(), [], []
     for _, _, field in test_fields([card], [args.seed], [args.fields]):
         labels, scores, detections, beam = stages(detector, field)
         classes.update(missed_classes(field, labels, detections))
         false += false_detections(field, labels, scores, detections, beam)
+        galaxies += radio_galaxies_taken(field, detections)
     total = sum(classes.values())
     print(
         f"{card.identifier}, seed {args.seed}, {args.fields} fields, threshold {card.threshold}: "
@@ -161,6 +182,13 @@ def main():
     )
     for name in ("found", "no island", "own island, low score", "merged island"):
         print(f"  {name:<24} {classes[name]:>4}  ({classes[name] / max(total, 1):.3f})")
+    print("radio galaxies taken for diffuse emission (of which only by true detections):")
+    for kind in sorted({row[0] for row in galaxies}):
+        of_kind = [row for row in galaxies if row[0] == kind]
+        taken = sum(row[1] for row in of_kind)
+        by_true = sum(row[2] for row in of_kind)
+        share = taken / len(of_kind)
+        print(f"  {kind:<10} {taken:>4} of {len(of_kind):>5} ({share:.3f})  ({by_true})")
     print(f"{len(false)} false detections (area in working beams, radio galaxies under it,")
     print("fraction on islands, best island score):")
     for row in sorted(false, key=lambda row: -row["beams"]):

@@ -1,0 +1,69 @@
+"""The default model's outputs on three images, against outputs recorded earlier.
+
+``tests/data/reference`` holds what ``diffuseradio detect IMAGE -o OUT`` wrote
+with the default model (``lotss-diffuse-unet`` 1.5.0) before the package was
+reorganised into stage subpackages (commit 79c7b48): the label map, the
+probability map (rounded to 0.001, 65535 where blanked) and the catalogue.
+Any change of behaviour in the chain from reading the image to measuring the
+detections shows here: the labels must agree to the pixel, the probabilities
+to the recorded rounding, the catalogue's measurements to 1e-9 (relative).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import QTable
+
+from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.examples import example_field_path
+
+REFERENCE = Path(__file__).parent / "data" / "reference"
+
+IMAGES = {
+    "example_field": None,
+    "vla_A2744_halo": ("vla_A2744_halo", "A2744_JVLA.image.fits"),
+    "lofar_RXCJ1825_halo": (
+        "lofar_RXCJ1825_halo",
+        "RXCJ1825.3+3026_masksubROBUST-0.5TAPER30-MFS-image_corrected.fits",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return DiffuseDetector.from_pretrained(device="cpu")
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_default_model_reproduces_recorded_outputs(name, detector, real_data_path):
+    where = IMAGES[name]
+    path = example_field_path() if where is None else real_data_path(*where)
+    catalog = detector.detect(SurveyMosaic.read(path))
+    recorded = np.load(REFERENCE / f"{name}.npz")
+
+    np.testing.assert_array_equal(catalog.segmentation, recorded["mask"])
+    milli = np.where(
+        np.isfinite(catalog.probability), np.round(catalog.probability * 1000), 65535
+    ).astype(np.uint16)
+    np.testing.assert_array_equal(milli, recorded["probability_milli"])
+
+    expected = QTable.read(REFERENCE / f"{name}.catalog.ecsv")
+    table = catalog.table
+    assert table.colnames == expected.colnames
+    for column in expected.colnames:
+        if column == "sky_centroid":
+            separation = table[column].separation(expected[column]).to_value("arcsec")
+            assert np.all(separation < 1e-6)
+        elif expected[column].dtype.kind in "iuSU":
+            assert list(table[column]) == list(expected[column])
+        else:
+            np.testing.assert_allclose(
+                getattr(table[column], "value", table[column]),
+                getattr(expected[column], "value", expected[column]),
+                rtol=1e-9,
+                err_msg=column,
+            )
+            assert getattr(table[column], "unit", None) == getattr(expected[column], "unit", None)
+    for key in ("model", "threshold", "low_threshold", "min_area_beams"):
+        assert catalog.table.meta[key] == expected.meta[key]

@@ -56,7 +56,7 @@ def make_pair(size, sources, seed=0):
 
 
 def _run(size, sources, queue):
-    from diffuseradio.subtraction import subtract_compact
+    from diffuseradio.preprocess.compact import subtract_compact
 
     (native, tapered), (at, flux) = make_pair(size, sources)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

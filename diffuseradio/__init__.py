@@ -8,6 +8,7 @@ tables, DS9 regions and FITS maps.
 from .catalog import DetectionCatalog
 from .detector import DiffuseDetector
 from .exceptions import (
+    DiffuseRadioWarning,
     ChecksumError,
     DiffuseRadioError,
     IncompatibleResolutionError,
@@ -17,7 +18,7 @@ from .exceptions import (
     ModelNotFoundError,
     OfflineError,
 )
-from .mosaic import DiffuseRadioWarning, SurveyMosaic, Tile
+from .mosaic import SurveyMosaic, Tile
 
 __version__ = "0.1.0.dev0"
 

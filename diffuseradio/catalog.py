@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.table import QTable, Table, hstack
 from scipy import ndimage
 
-from .utils import atomic_write
+from .atomic import atomic_write
 
 __all__ = [
     "DetectionCatalog",
@@ -574,7 +574,7 @@ def _empty_table():
 
 
 def _catalog_warning():
-    from .mosaic import DiffuseRadioWarning
+    from .exceptions import DiffuseRadioWarning
 
     return DiffuseRadioWarning
 

@@ -419,7 +419,7 @@ def _run_train_islands(args):
     import dataclasses
     import shlex
 
-    from .islands import IslandSettings
+    from .postprocess.islands import IslandSettings
     from .models import load_model, save_model, select_device, select_precision
     from .training import TrainingConfig, add_islands, island_examples, train_island_classifier
 
@@ -743,7 +743,7 @@ def _subtract_compact_parser(commands):
 
 def _run_subtract_compact(args):
     from .mosaic import SurveyMosaic
-    from .subtraction import subtract_compact
+    from .preprocess.compact import subtract_compact
 
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} exists (use --overwrite)")

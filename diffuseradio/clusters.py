@@ -48,8 +48,9 @@ from astropy.table import QTable, Table, vstack
 from scipy import ndimage
 
 from .catalog import decode_flags, sky_coordinates
-from .mosaic import DiffuseRadioWarning, SurveyMosaic
-from .utils import atomic_write
+from .atomic import atomic_write
+from .exceptions import DiffuseRadioWarning
+from .mosaic import SurveyMosaic
 
 __all__ = [
     "classify_clusters",

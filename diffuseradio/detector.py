@@ -17,8 +17,6 @@ import astropy.units as u
 import numpy as np
 
 from .catalog import DetectionCatalog
-from .channels import model_input
-from .islands import classifier_cutouts, paint_islands
 from .models import (
     available_models,
     classify_cutouts,
@@ -28,8 +26,10 @@ from .models import (
     select_precision,
     to_device,
 )
-from .resolution import to_input_grid
-from .segmentation import segment
+from .mosaic.regrid import to_input_grid
+from .postprocess.islands import classifier_cutouts, paint_islands
+from .postprocess.labels import segment
+from .preprocess.inputs import model_input
 
 __all__ = ["DiffuseDetector"]
 

@@ -1,12 +1,16 @@
-"""Exception types raised by diffuseradio.
+"""The errors and warnings of diffuseradio.
 
 Every error the package raises on purpose derives from
 :class:`DiffuseRadioError`; the more specific classes also derive from the
 standard exception a user would expect (``ValueError``, ``LookupError``...),
-so ``except ValueError`` keeps working.
+so ``except ValueError`` keeps working. Warnings about assumptions made on
+an input are :class:`DiffuseRadioWarning`.
 """
 
+from astropy.utils.exceptions import AstropyUserWarning
+
 __all__ = [
+    "DiffuseRadioWarning",
     "DiffuseRadioError",
     "InvalidImageError",
     "MissingBeamError",
@@ -16,6 +20,10 @@ __all__ = [
     "ChecksumError",
     "OfflineError",
 ]
+
+
+class DiffuseRadioWarning(AstropyUserWarning):
+    """Something was assumed about an input image; the message says what."""
 
 
 class DiffuseRadioError(Exception):

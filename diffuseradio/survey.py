@@ -34,10 +34,10 @@ from astropy.table import QTable, vstack
 
 from .catalog import crossmatch_table, read_catalogue
 from .detector import DiffuseDetector
-from .exceptions import DiffuseRadioError
+from .exceptions import DiffuseRadioError, DiffuseRadioWarning
 from .models import load_model
-from .mosaic import DiffuseRadioWarning, SurveyMosaic
-from .utils import atomic_write
+from .atomic import atomic_write
+from .mosaic import SurveyMosaic
 
 __all__ = [
     "OUTPUTS",

@@ -8,9 +8,9 @@ from helpers import lotss_wcs
 from scipy.stats import spearmanr
 
 from diffuseradio import DiffuseDetector, IncompatibleResolutionError, SurveyMosaic
-from diffuseradio.channels import model_input
+from diffuseradio.preprocess.inputs import model_input
 from diffuseradio.models import UNet
-from diffuseradio.resolution import pixel_average
+from diffuseradio.mosaic.regrid import pixel_average
 from diffuseradio.training import TrainingConfig, export_model
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")

@@ -13,7 +13,7 @@ from diffuseradio.models import (
     to_device,
 )
 from diffuseradio.models import device as device_module
-from diffuseradio.normalization import normalize
+from diffuseradio.preprocess.normalization import normalize
 
 #: Documented agreement of bf16-autocast and fp32 probabilities (docs/models.rst).
 BF16_MAX_ABS_DIFF = 0.02

@@ -10,7 +10,7 @@ from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autou
 
 from diffuseradio.cli import main
 from diffuseradio.exceptions import ModelError
-from diffuseradio.islands import IslandSettings
+from diffuseradio.postprocess.islands import IslandSettings
 from diffuseradio.models import (
     IslandClassifier,
     IslandEnsemble,

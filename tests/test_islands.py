@@ -13,9 +13,9 @@ from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autou
 
 from diffuseradio import DiffuseDetector, DiffuseRadioWarning, SurveyMosaic
 from diffuseradio.exceptions import ModelError
-from diffuseradio.islands import IslandSettings, find_islands, island_cutouts, paint_islands
+from diffuseradio.postprocess.islands import IslandSettings, find_islands, island_cutouts, paint_islands
 from diffuseradio.models import IslandClassifier, classify_cutouts, load_model, save_model
-from diffuseradio.normalization import normalize
+from diffuseradio.preprocess.normalization import normalize
 from diffuseradio.training import (
     IslandExamples,
     TrainingConfig,

@@ -17,7 +17,7 @@ from diffuseradio import (
     MissingBeamError,
     SurveyMosaic,
 )
-from diffuseradio.tiling import TileStitcher, tile_slices
+from diffuseradio.mosaic.tiling import TileStitcher, tile_slices
 
 A2744 = ("vla_A2744_halo", "A2744_JVLA.image.fits")
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")

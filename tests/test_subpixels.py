@@ -13,9 +13,9 @@ from test_islands import island_card
 from test_registry import isolated, tiny_card  # noqa: F401 (autouse fixture)
 
 from diffuseradio import DiffuseDetector, IncompatibleResolutionError, SurveyMosaic
-from diffuseradio.channels import model_input, space_to_depth, subpixel_grid
+from diffuseradio.preprocess.inputs import model_input, space_to_depth, subpixel_grid
 from diffuseradio.exceptions import ModelError
-from diffuseradio.islands import IslandSettings, subpixel_names, subpixel_slot
+from diffuseradio.postprocess.islands import IslandSettings, subpixel_names, subpixel_slot
 from diffuseradio.models import (
     IslandClassifier,
     IslandEnsemble,
@@ -26,8 +26,8 @@ from diffuseradio.models import (
     save_model,
 )
 from diffuseradio.models.inference import DIHEDRAL
-from diffuseradio.normalization import network_input
-from diffuseradio.resolution import pixel_average
+from diffuseradio.preprocess.normalization import network_input
+from diffuseradio.mosaic.regrid import pixel_average
 from diffuseradio.training import add_islands, combine_islands
 
 TWO_CHANNELS = {

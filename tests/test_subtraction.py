@@ -11,9 +11,9 @@ from radio_beam import Beam
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
-from diffuseradio.channels import model_input, stack_channels
-from diffuseradio.islands import IslandSettings
-from diffuseradio.subtraction import compact_emission, subtract_compact
+from diffuseradio.preprocess.inputs import model_input, stack_channels
+from diffuseradio.postprocess.islands import IslandSettings
+from diffuseradio.preprocess.compact import compact_emission, subtract_compact
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")
 

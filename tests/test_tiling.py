@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from diffuseradio.tiling import TileStitcher, blending_window, tile_slices, tile_starts
+from diffuseradio.mosaic.tiling import TileStitcher, blending_window, tile_slices, tile_starts
 
 
 @pytest.mark.parametrize(

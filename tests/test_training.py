@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from diffuseradio import DiffuseDetector
-from diffuseradio.channels import stack_channels
+from diffuseradio.preprocess.inputs import stack_channels
 from diffuseradio.exceptions import ModelError
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (

@@ -23,9 +23,9 @@ from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
 from ..exceptions import ModelError
-from ..islands import IslandSettings, subpixel_slot
-from ..normalization import NORMALIZATIONS
-from ..utils import publish, temporary_sibling
+from ..atomic import publish, temporary_sibling
+from ..postprocess.islands import IslandSettings, subpixel_slot
+from ..preprocess.normalization import NORMALIZATIONS
 from .classifier import IslandClassifier, IslandEnsemble
 from .transunet import TransUNet
 from .unet import UNet

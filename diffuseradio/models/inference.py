@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..tiling import TileStitcher, tile_slices
+from ..mosaic.tiling import TileStitcher, tile_slices
 from .device import inference_context, to_device
 
 __all__ = ["predict_image", "DIHEDRAL"]

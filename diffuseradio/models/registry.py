@@ -39,7 +39,7 @@ from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
 from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
-from ..utils import publish, temporary_sibling
+from ..atomic import publish, temporary_sibling
 from .cards import ARCHITECTURES, ModelCard, build_network
 from .device import select_device, select_precision, to_device
 

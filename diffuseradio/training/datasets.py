@@ -15,11 +15,11 @@ import torch
 from radio_beam import Beam
 from scipy import ndimage
 
-from ..channels import stack_channels
 from ..mosaic import SurveyMosaic
-from ..resolution import to_working_grid
+from ..mosaic.tiling import tile_slices
+from ..preprocess.inputs import stack_channels
+from ..preprocess.working_grid import to_working_grid
 from ..simulate import SkySimulator
-from ..tiling import tile_slices
 
 __all__ = [
     "SimulatedTiles",

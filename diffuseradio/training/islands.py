@@ -27,7 +27,7 @@ from scipy import ndimage
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..islands import classifier_cutouts, subpixel_slot
+from ..postprocess.islands import classifier_cutouts, subpixel_slot
 from ..models import (
     IslandClassifier,
     IslandEnsemble,
@@ -38,7 +38,7 @@ from ..models import (
     select_device,
     select_precision,
 )
-from ..utils import atomic_write
+from ..atomic import atomic_write
 from .datasets import simulated_field
 from .losses import focal
 from .metrics import roc_auc

@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 from ..models import ARCHITECTURES, load_model, select_precision
 from ..models.inference import predict_image
 from ..models.registry import check_state
-from ..segmentation import segment
-from ..utils import atomic_write
+from ..atomic import atomic_write
+from ..postprocess.labels import segment
 from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
 from .losses import segmentation_loss
 from .metrics import (

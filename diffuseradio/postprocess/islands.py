@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .normalization import normalize
-from .segmentation import segment
+from ..preprocess.normalization import normalize
+from .labels import segment
 
 __all__ = [
     "IslandSettings",

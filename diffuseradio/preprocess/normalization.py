@@ -55,7 +55,7 @@ def normalize(data, rms, *, name="snr_asinh", parameters=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from diffuseradio.normalization import normalize
+    >>> from diffuseradio.preprocess.normalization import normalize
     >>> normalize(np.array([0.0, 3e-4, np.nan]), 1e-4)  # doctest: +FLOAT_CMP
     array([0.        , 0.88137364, 0.        ], dtype=float32)
     """

@@ -20,7 +20,7 @@ image-plane equivalent:
 3. they are convolved from the native beam to the tapered one, scaled from
    Jy per native beam to Jy per tapered beam (the ratio of the beam areas),
    sampled at the tapered image's pixel centres
-   (:func:`~diffuseradio.resolution.pixel_sample`) and subtracted.
+   (:func:`~diffuseradio.mosaic.regrid.pixel_sample`) and subtracted.
 
 Emission broader than the square (halos, relics, lobes) stays; sources close
 to the square's size are subtracted in part, and so is the part of a
@@ -31,7 +31,8 @@ import numpy as np
 from radio_beam import Beam
 from scipy import ndimage, signal
 
-from .resolution import pixel_sample, sample_positions
+from ..mosaic.noise import mad_std
+from ..mosaic.regrid import pixel_sample, sample_positions
 
 __all__ = ["compact_emission", "compact_model", "subtract_compact"]
 
@@ -73,7 +74,7 @@ def compact_emission(image, size_pixels, *, seed_snr=5.0, grow_snr=3.0):
     if grow_snr > seed_snr:
         raise ValueError(f"grow_snr ({grow_snr}) must not exceed seed_snr ({seed_snr})")
     values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
-    rms = _robust_rms(values)
+    rms = mad_std(values)
     # the top-hat, computed in place: image minus its opening, never above the image or below 0
     top = ndimage.grey_opening(values, size=(int(size_pixels), int(size_pixels)))
     np.subtract(values, top, out=top)
@@ -89,14 +90,6 @@ def compact_emission(image, size_pixels, *, seed_snr=5.0, grow_snr=3.0):
     keep = np.concatenate([[False], peaks >= seed_snr * rms])
     top[~keep[parts]] = 0
     return top
-
-
-def _robust_rms(values):
-    """1.4826 times the median absolute deviation of ``values`` (one temporary copy)."""
-    centre = np.median(values)
-    deviation = np.subtract(values, centre)
-    np.abs(deviation, out=deviation)
-    return float(1.4826 * np.median(deviation, overwrite_input=True))
 
 
 def compact_model(native, tapered, *, size_beams=TOPHAT_BEAMS, seed_snr=5.0, grow_snr=3.0):
@@ -137,7 +130,7 @@ def compact_model(native, tapered, *, size_beams=TOPHAT_BEAMS, seed_snr=5.0, gro
         scale = float(tapered.beam.sr / native.beam.sr) / kernel.sum()
         kernel = (kernel * scale).astype(np.float32)  # float32 FFTs: half the memory
         compact = signal.oaconvolve(compact, kernel, mode="same")
-    return pixel_sample(native._derived(compact, native.wcs, beam=tapered.beam), tapered)
+    return pixel_sample(native.derived(compact, native.wcs, beam=tapered.beam), tapered)
 
 
 def subtract_compact(tapered, native, **kwargs):
@@ -169,7 +162,7 @@ def subtract_compact(tapered, native, **kwargs):
         If the two grids are not related by a scale and a shift.
     """
     model = compact_model(native, tapered, **kwargs)
-    return tapered._derived(np.asarray(tapered.data, dtype=np.float32) - model, tapered.wcs)
+    return tapered.derived(np.asarray(tapered.data, dtype=np.float32) - model, tapered.wcs)
 
 
 def _sampled_beam(native, tapered):

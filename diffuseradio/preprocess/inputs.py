@@ -5,16 +5,16 @@ resolutions: the tapered image shows what is diffuse, the native one what
 is compact. A model card lists its input channels:
 
 - ``"tapered"``: the image at the working beam and pixel scale
-  (:func:`diffuseradio.resolution.to_working_grid`), in units of its local
-  noise (:func:`diffuseradio.normalization.network_input`);
+  (:func:`~diffuseradio.preprocess.working_grid.to_working_grid`), in units of its local
+  noise (:func:`~diffuseradio.preprocess.normalization.network_input`);
 - ``"native"`` (optional, second): the image at a finer beam (e.g. LoTSS 6"),
-  averaged over each working pixel (:func:`diffuseradio.resolution.pixel_average`)
+  averaged over each working pixel (:func:`~diffuseradio.mosaic.regrid.pixel_average`)
   and normalised the same way, with noise boxes of the same size on the sky.
 
 A model whose island classifier also sees the compact-source-subtracted
 image (the card's ``islands`` setting ``subtract_compact``) gets one more
 channel after the network's: the tapered image minus the native image's
-compact sources (:func:`diffuseradio.subtraction.subtract_compact`), in units
+compact sources (:func:`~diffuseradio.preprocess.compact.subtract_compact`), in units
 of the tapered image's noise. With the card's ``islands`` setting
 ``native_subpixels`` (``k > 1``), the island classifier also gets the native
 image averaged over pixels ``k`` times smaller than the working ones, as
@@ -30,20 +30,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exceptions import IncompatibleResolutionError, InvalidImageError
-from .mosaic import _scaled_grid
+from ..exceptions import IncompatibleResolutionError, InvalidImageError
+from ..mosaic.regrid import pixel_average, scaled_grid
+from .compact import compact_model
 from .normalization import network_input, normalize
-from .resolution import pixel_average, to_working_grid
-from .subtraction import compact_model
+from .working_grid import TOLERANCE, to_working_grid
 
 __all__ = ["model_input", "stack_channels", "working_mosaic", "subpixel_grid", "space_to_depth"]
 
 #: Smallest image side, in working-grid pixels, a model is run on.
 MIN_SIDE_PIXELS = 8
-
-#: Relative difference below which two beams count as equal.
-_TOLERANCE = 0.02
-
 
 def model_input(card, mosaic, native=None):
     """Bring images to a model's working grid and stack its input channels.
@@ -88,7 +84,7 @@ def model_input(card, mosaic, native=None):
             f"model {card.identifier} has one input channel (tapered) and takes no native image"
         )
     if beam is not None and native is None:
-        if mosaic.beam.major > beam.major * (1 + _TOLERANCE):
+        if mosaic.beam.major > beam.major * (1 + TOLERANCE):
             raise IncompatibleResolutionError(
                 f"model {card.identifier} needs the image at native resolution too (beam <= "
                 f"{beam.major.to_value('arcsec'):.3g} arcsec), but this one has a "
@@ -209,7 +205,7 @@ def stack_channels(
         channels.append(np.nan_to_num(normalize(subtracted, rms, name=name, parameters=parameters)))
     if native_subpixels > 1:
         fine_scale = matched.pixel_scale / native_subpixels
-        if native.pixel_scale > fine_scale * (1 + _TOLERANCE):
+        if native.pixel_scale > fine_scale * (1 + TOLERANCE):
             raise IncompatibleResolutionError(
                 f"the model's island stage reads the native image at "
                 f"{fine_scale.to_value('arcsec'):.3g} arcsec pixels, but its pixels are "
@@ -248,7 +244,7 @@ def subpixel_grid(mosaic, factor):
     shape : tuple of int
         ``factor`` times ``mosaic.shape``.
     """
-    return _scaled_grid(mosaic.wcs, mosaic.shape, 1 / factor)
+    return scaled_grid(mosaic.wcs, mosaic.shape, 1 / factor)
 
 
 def space_to_depth(image, factor):
@@ -273,11 +269,11 @@ def space_to_depth(image, factor):
 def _at_beam(native, beam):
     """The native image convolved to ``beam`` (unchanged if it already has it)."""
     major, minor = native.beam.major, native.beam.minor
-    if major > beam.major * (1 + _TOLERANCE):
+    if major > beam.major * (1 + TOLERANCE):
         raise IncompatibleResolutionError(
             f"the native image's beam ({major.to_value('arcsec'):.3g} arcsec) is coarser than "
             f"the {beam.major.to_value('arcsec'):.3g} arcsec the model's native channel works at"
         )
-    if major < beam.major * (1 - _TOLERANCE) or minor < beam.minor * (1 - _TOLERANCE):
+    if major < beam.major * (1 - TOLERANCE) or minor < beam.minor * (1 - TOLERANCE):
         return native.convolve_to(beam)
     return native

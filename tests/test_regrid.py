@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 from scipy.ndimage import map_coordinates
-from test_resolution import P205
+from test_working_grid import P205
 
 from diffuseradio import SurveyMosaic
-from diffuseradio.sampling import bilinear_sample
+from diffuseradio.mosaic.regrid import bilinear_sample
 
 
 def reference(data, rows, columns):

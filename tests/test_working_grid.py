@@ -9,13 +9,8 @@ from radio_beam import Beam
 from reproject import reproject_interp
 
 from diffuseradio import IncompatibleResolutionError, SurveyMosaic
-from diffuseradio.mosaic import _scaled_grid
-from diffuseradio.resolution import (
-    pixel_average,
-    to_input_grid,
-    to_working_grid,
-    working_grid,
-)
+from diffuseradio.mosaic.regrid import pixel_average, scaled_grid, to_input_grid
+from diffuseradio.preprocess.working_grid import to_working_grid, working_grid
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")
 RXCJ1825 = (
@@ -130,7 +125,7 @@ def test_pixel_average_keeps_the_integral_for_any_pixel_ratio(factor):
     data = np.zeros((219, 219))
     data[20:-20, 20:-20] = np.random.default_rng(3).normal(0, 1, (179, 179))
     native = SurveyMosaic(data, lotss_wcs(data.shape), beam=6 * u.arcsec)
-    wcs, shape = _scaled_grid(native.wcs, native.shape, factor)
+    wcs, shape = scaled_grid(native.wcs, native.shape, factor)
     like = SurveyMosaic(np.zeros(shape), wcs, beam=20 * u.arcsec)
     averaged = pixel_average(native, like)
     # Each native pixel is shared out among the coarse pixels it overlaps.

@@ -1,0 +1,308 @@
+"""Reading radio images: every form an input can take, sorted out in one place.
+
+Radio astronomers have 2-D and degenerate 3-D/4-D FITS images from CASA,
+WSClean, AIPS and the LoTSS pipelines, scaled integers, images in extensions,
+beams in HISTORY cards and ``mJy/beam`` in many spellings. :func:`read_image`
+turns a path, HDU list, HDU, ``(array, WCS)`` pair or NDData into the parts of
+a :class:`~diffuseradio.SurveyMosaic`: 2-D data, a celestial WCS, a beam, a
+unit and a frequency; the ``as_*`` functions check what is given directly.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.nddata import NDData
+from astropy.wcs import WCS, FITSFixedWarning
+from radio_beam import Beam
+
+from ..exceptions import DiffuseRadioWarning, InvalidImageError, MissingBeamError
+
+__all__ = [
+    "JY_PER_BEAM",
+    "read_image",
+    "as_celestial_wcs",
+    "as_2d_image",
+    "as_beam",
+    "to_jy_per_beam",
+    "parse_unit",
+    "has_finite",
+    "beam_text",
+    "describe",
+]
+
+#: The unit of every :class:`~diffuseradio.SurveyMosaic`.
+JY_PER_BEAM = u.Jy / u.beam
+
+
+def read_image(source, *, hdu=None, beam=None, unit=None):
+    """The parts of an image from a file, HDU, ``(array, WCS)`` pair or NDData.
+
+    Parameters
+    ----------
+    source, hdu, beam, unit
+        As :meth:`diffuseradio.SurveyMosaic.read`.
+
+    Returns
+    -------
+    dict
+        ``data`` (2-D, possibly memory-mapped), ``wcs`` (2-D celestial),
+        ``beam``, ``unit``, ``frequency`` (or None) and ``meta``: the
+        arguments of :class:`~diffuseradio.SurveyMosaic`.
+
+    Raises
+    ------
+    FileNotFoundError, InvalidImageError, MissingBeamError
+        As :meth:`diffuseradio.SurveyMosaic.read`.
+    """
+    data, header, wcs, source_unit, meta = _unpack_source(source, hdu)
+    wcs, data = _squeeze_to_celestial(wcs, data)
+    if beam is None:
+        beam = _beam_from_header(header, meta.get("path"))
+    unit = unit if unit is not None else (source_unit or _unit_from_header(header))
+    return {
+        "data": data,
+        "wcs": wcs,
+        "beam": beam,
+        "unit": unit,
+        "frequency": _frequency(header),
+        "meta": meta,
+    }
+
+
+def has_finite(data, rows=256):
+    """Whether any pixel is finite, reading the image in blocks of rows."""
+    return any(
+        np.isfinite(data[start : start + rows]).any() for start in range(0, data.shape[0], rows)
+    )
+
+
+
+
+def _unpack_source(source, hdu):
+    """Return ``(data, header, wcs, unit, meta)`` from any accepted input."""
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(Path(source), hdu)
+    if isinstance(source, fits.HDUList):
+        return _from_hdu(_select_hdu(source, hdu, "HDU list"), {})
+    if isinstance(source, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        return _from_hdu(source, {})
+    if isinstance(source, NDData):
+        return _from_nddata(source)
+    if isinstance(source, tuple) and len(source) == 2:
+        data, wcs_or_header = source
+        if isinstance(wcs_or_header, fits.Header):
+            return np.asarray(data), wcs_or_header, _wcs(wcs_or_header, "header"), None, {}
+        if isinstance(wcs_or_header, WCS):
+            return np.asarray(data), wcs_or_header.to_header(), wcs_or_header, None, {}
+    raise TypeError(
+        "cannot read an image from a "
+        f"{type(source).__name__}; give a FITS path, an HDUList, an image HDU, "
+        "an (array, WCS or Header) pair or an NDData with a WCS"
+    )
+
+
+def _read_path(path, hdu):
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    meta = {"path": str(path)}
+    try:
+        hdul = fits.open(path, memmap=True)
+    except OSError as err:
+        raise InvalidImageError(f"{path} is not a FITS file ({err})") from None
+    with hdul:
+        selected = _select_hdu(hdul, hdu, str(path))
+        if not _scaled(selected.header):
+            return _from_hdu(selected, meta)
+    # astropy cannot memory-map scaled integers (BSCALE/BZERO/BLANK): load them.
+    with fits.open(path, memmap=False) as hdul:
+        return _from_hdu(_select_hdu(hdul, hdu, str(path)), meta)
+
+
+def _scaled(header):
+    return any(key in header for key in ("BSCALE", "BZERO", "BLANK"))
+
+
+def _select_hdu(hdul, hdu, where):
+    if hdu is not None:
+        try:
+            return hdul[hdu]
+        except (KeyError, IndexError):
+            names = ", ".join(f"{i}:{h.name}" for i, h in enumerate(hdul))
+            raise InvalidImageError(f"{where} has no HDU {hdu!r} (it has {names})") from None
+    for candidate in hdul:
+        if candidate.is_image and candidate.header.get("NAXIS", 0) >= 2:
+            return candidate
+    raise InvalidImageError(f"{where} has no image HDU with two or more axes")
+
+
+def _from_hdu(hdu, meta):
+    if not hdu.is_image or hdu.header.get("NAXIS", 0) < 2 or hdu.data is None:
+        raise InvalidImageError(f"{describe(meta)} HDU {hdu.name!r} holds no image data")
+    header = hdu.header
+    if "OBJECT" in header:
+        meta.setdefault("object", str(header["OBJECT"]).strip())
+    return hdu.data, header, _wcs(header, describe(meta)), None, meta
+
+
+def _from_nddata(nddata):
+    if nddata.wcs is None:
+        raise InvalidImageError("NDData has no WCS")
+    wcs = nddata.wcs if isinstance(nddata.wcs, WCS) else WCS(nddata.wcs.to_header())
+    header = fits.Header(nddata.meta.get("header", nddata.meta)) if nddata.meta else fits.Header()
+    header.update(wcs.to_header())
+    return np.asarray(nddata.data), header, wcs, nddata.unit, {}
+
+
+def _wcs(header, where):
+    with warnings.catch_warnings():
+        # Old AIPS/CASA headers trigger harmless "fixed" notices (dates, units).
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            return WCS(header)
+        except Exception as err:  # astropy raises several types for bad headers
+            raise InvalidImageError(f"{where} has an unreadable WCS: {err}") from None
+
+
+def _squeeze_to_celestial(wcs, data):
+    """Drop degenerate (length-1) non-celestial axes; refuse real cubes."""
+    if not wcs.has_celestial:
+        raise InvalidImageError(
+            "the image has no celestial WCS (need RA/Dec or GLON/GLAT axes, "
+            f"found CTYPE {list(wcs.wcs.ctype)})"
+        )
+    data = np.asarray(data) if not isinstance(data, np.ndarray) else data
+    if data.ndim != wcs.naxis:
+        raise InvalidImageError(f"data has {data.ndim} axes but the WCS has {wcs.naxis}")
+    celestial = sorted((wcs.wcs.lng, wcs.wcs.lat))
+    index = []
+    for fits_axis in range(wcs.naxis - 1, -1, -1):  # numpy order is reversed
+        if fits_axis in celestial:
+            index.append(slice(None))
+            continue
+        length = data.shape[wcs.naxis - 1 - fits_axis]
+        if length != 1:
+            raise InvalidImageError(
+                f"the image is a cube: axis {fits_axis + 1} "
+                f"({wcs.wcs.ctype[fits_axis] or 'unnamed'}) has {length} planes; "
+                "select one plane first"
+            )
+        index.append(0)
+    return wcs.celestial, data[tuple(index)]
+
+
+def _beam_from_header(header, path):
+    try:
+        beam = Beam.from_fits_header(header)
+    except Exception:  # radio_beam raises NoBeamException and parse errors
+        beam = None
+    if beam is None or not beam.major > 0:
+        where = path or "the header"
+        raise MissingBeamError(
+            f"no restoring beam in {where} (no BMAJ/BMIN/BPA keywords or AIPS "
+            "HISTORY beam); pass it explicitly, e.g. beam=6*u.arcsec or "
+            "beam=radio_beam.Beam(major, minor, pa)"
+        )
+    return beam
+
+
+def _unit_from_header(header):
+    text = str(header.get("BUNIT", "")).strip()
+    if not text:
+        warnings.warn("no BUNIT in the header; assuming Jy/beam", DiffuseRadioWarning, stacklevel=4)
+        return JY_PER_BEAM
+    return parse_unit(text)
+
+
+def parse_unit(text):
+    """Parse the many spellings of Jy/beam found in radio FITS headers."""
+    cleaned = text.strip().lower().replace("jansky", "jy").replace(" ", "")
+    for per_beam in ("/beam", "beam-1", "beam^-1", "/bm", "/b"):
+        if cleaned.endswith(per_beam):
+            prefix = cleaned[: -len(per_beam)]
+            if prefix in ("jy", "mjy", "ujy", "µjy", "njy", "kjy"):
+                scale = {"jy": "Jy", "mjy": "mJy", "ujy": "uJy", "µjy": "uJy"}
+                return u.Unit(scale.get(prefix, prefix[0] + "Jy")) / u.beam
+    unit = u.Unit(text, format="fits", parse_strict="silent")
+    if isinstance(unit, u.UnrecognizedUnit):
+        unit = u.Unit(text, parse_strict="silent")
+    return unit
+
+
+def to_jy_per_beam(data, unit, beam):
+    """``data`` in ``unit`` converted to Jy/beam (floating point; integers become float64)."""
+    unit = parse_unit(unit) if isinstance(unit, str) else u.Unit(unit)
+    try:
+        scale = unit.to(JY_PER_BEAM, equivalencies=u.beam_angular_area(beam.sr))
+    except (u.UnitsError, ValueError):
+        raise InvalidImageError(
+            f"pixel unit {unit.to_string()!r} is not a surface brightness "
+            "(expected Jy/beam, mJy/beam, Jy/sr, ...)"
+        ) from None
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype(np.float64)
+    if scale != 1:
+        data = data * data.dtype.type(scale)
+    return data
+
+
+def _frequency(header):
+    for index in range(1, header.get("NAXIS", 0) + 1):
+        if str(header.get(f"CTYPE{index}", "")).upper().startswith("FREQ"):
+            unit = u.Unit(header.get(f"CUNIT{index}", "Hz") or "Hz")
+            value = header.get(f"CRVAL{index}", 0.0) + (
+                1 - header.get(f"CRPIX{index}", 1.0)
+            ) * header.get(f"CDELT{index}", 0.0)
+            return (value * unit).to(u.Hz)
+    for key in ("RESTFRQ", "RESTFREQ", "FREQ"):
+        if key in header:
+            return header[key] * u.Hz
+    return None
+
+
+def as_celestial_wcs(wcs):
+    """A copy of a 2-D celestial WCS, from a WCS or a FITS header; refuse anything else."""
+    if isinstance(wcs, fits.Header):
+        wcs = _wcs(wcs, "header")
+    if not isinstance(wcs, WCS):
+        raise TypeError(f"wcs must be an astropy WCS or Header, not {type(wcs).__name__}")
+    if not wcs.has_celestial or wcs.naxis != 2:
+        raise InvalidImageError(
+            f"need a 2-D celestial WCS, got {wcs.naxis} axes {list(wcs.wcs.ctype)}"
+        )
+    return wcs.deepcopy()
+
+
+def as_2d_image(data):
+    """``data`` as a numeric 2-D array of at least 2x2 pixels; refuse anything else."""
+    if not isinstance(data, np.ndarray):
+        data = np.asarray(data)
+    if data.ndim != 2:
+        raise InvalidImageError(f"image data must be 2-D, got shape {data.shape}")
+    if min(data.shape) < 2:
+        raise InvalidImageError(f"image of shape {data.shape} is too small")
+    if not (np.issubdtype(data.dtype, np.floating) or np.issubdtype(data.dtype, np.integer)):
+        raise InvalidImageError(f"image data must be numeric, got {data.dtype}")
+    return data
+
+
+def as_beam(beam):
+    """A :class:`radio_beam.Beam`, from a Beam or the FWHM of a circular one."""
+    if isinstance(beam, Beam):
+        return beam
+    if isinstance(beam, u.Quantity) and beam.unit.physical_type == "angle" and beam.isscalar:
+        return Beam(major=beam, minor=beam, pa=0 * u.deg)
+    raise TypeError(f"beam must be a radio_beam.Beam or an angle, not {beam!r}")
+
+
+def beam_text(beam):
+    """A beam as ``major"xminor"`` for messages."""
+    return f'{beam.major.to_value(u.arcsec):.3g}"x{beam.minor.to_value(u.arcsec):.3g}"'
+
+
+def describe(meta):
+    """How to name an image in a message: its path, or "the image"."""
+    return meta.get("path", "the image")

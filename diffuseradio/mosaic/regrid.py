@@ -1,0 +1,508 @@
+"""Regridding: one family of resamplers between grids of one projection.
+
+Everything here moves an image between pixel grids that share a projection
+and the sky they cover and differ by their pixel scale (a working grid and
+the input's, a 6" image's grid and a 20" one's), plus the beam convolution
+that goes with it. The functions work on arrays (or anything with ``data``,
+``wcs`` and ``shape``); :class:`~diffuseradio.SurveyMosaic`'s ``convolve_to``,
+``resample`` and ``smooth_and_resample`` are thin methods over them.
+
+- :func:`scaled_grid`: the WCS and shape of the same sky with pixels
+  ``factor`` times larger;
+- :func:`beam_kernel` and :func:`normalised_convolution`: convolution to a
+  larger beam, ignoring blanked pixels;
+- :func:`smooth_and_resample`: convolve and resample in strips, sampled
+  bilinearly (:func:`bilinear_sample`) straight onto the coarser grid;
+- :func:`reproject_to_grid`: bilinear resampling with :mod:`reproject`;
+- :func:`to_input_grid`: maps made on a coarser grid back to a finer one;
+- :func:`pixel_average` and :func:`pixel_sample`: a finer image averaged
+  over, or sampled at, the pixels of a coarser grid related to it by a scale
+  and a shift along each axis (:func:`sample_positions`).
+
+Bilinear sampling between grids related by a scale and a shift samples one
+grid at positions that depend on the output row alone and on the output
+column alone: the weights factor into one pair per row and one pair per
+column, and an image is sampled with two gathers per axis, without
+coordinate arrays the size of the output (as
+:func:`scipy.ndimage.map_coordinates` needs).
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.wcs import FITSFixedWarning
+from radio_beam.utils import BeamError
+from scipy import sparse
+
+from ..exceptions import IncompatibleResolutionError
+from .reading import beam_text
+
+__all__ = [
+    "bilinear_sample",
+    "scaled_grid",
+    "beam_kernel",
+    "normalised_convolution",
+    "check_sampling",
+    "smooth_and_resample",
+    "reproject_to_grid",
+    "to_input_grid",
+    "pixel_average",
+    "pixel_sample",
+    "sample_positions",
+]
+
+#: Largest mismatch (relative) of two grids' pixel scales still taken as equal.
+_GRID_TOLERANCE = 0.02
+
+
+def _axis_weights(positions, size):
+    """Lower and upper neighbours and the weight of the upper one, per position."""
+    positions = np.clip(np.asarray(positions, dtype=np.float64), 0, size - 1)
+    low = np.minimum(np.floor(positions).astype(np.intp), max(size - 2, 0))
+    high = np.minimum(low + 1, size - 1)
+    return low, high, (positions - low).astype(np.float32)
+
+
+def bilinear_sample(data, rows, columns):
+    """Sample an image bilinearly on the grid of ``rows`` x ``columns`` positions.
+
+    The same values as ``scipy.ndimage.map_coordinates(data, np.meshgrid(rows,
+    columns, indexing="ij"), order=1, mode="nearest")`` to float32 rounding:
+    positions beyond the edges take the edge pixels, and a NaN reaches every
+    output sample it neighbours.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image (float32 keeps the work in float32).
+    rows, columns : array_like
+        1-D fractional pixel positions (0 is the centre of the first pixel)
+        along the first and the second axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(rows), len(columns))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from diffuseradio.mosaic.regrid import bilinear_sample
+    >>> image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    >>> bilinear_sample(image, [0.5, 2.0], [0.0, 1.5, 9.0])
+    array([[ 2. ,  3.5,  5. ],
+           [ 8. ,  9.5, 11. ]], dtype=float32)
+    """
+    top, bottom, down = _axis_weights(rows, data.shape[0])
+    left, right, across = _axis_weights(columns, data.shape[1])
+    if len(top) * data.shape[1] <= data.shape[0] * len(left):  # rows first: fewer samples
+        upper, lower = data[top], data[bottom]
+        strip = upper + down[:, None] * (lower - upper)
+        west, east = strip[:, left], strip[:, right]
+        return west + across * (east - west)
+    west, east = data[:, left], data[:, right]
+    strip = west + across * (east - west)
+    upper, lower = strip[top], strip[bottom]
+    return upper + down[:, None] * (lower - upper)
+
+
+def scaled_grid(wcs, shape, factor):
+    """A WCS and shape covering the same sky with pixels ``factor`` times larger.
+
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS
+        2-D celestial WCS.
+    shape : tuple of int
+        ``(ny, nx)``.
+    factor : float
+        New pixel side over the old one (below 1 for finer pixels).
+
+    Returns
+    -------
+    wcs : astropy.wcs.WCS
+        Same projection; the outer pixel edges stay where they were.
+    shape : tuple of int
+        Enough pixels to cover the old grid.
+    """
+    new = wcs.deepcopy()
+    if new.wcs.has_cd():
+        new.wcs.cd = new.wcs.cd * factor
+    else:
+        new.wcs.cdelt = new.wcs.cdelt * factor
+    # Pixel edges stay put: FITS pixel p covers p-0.5..p+0.5 (1-based).
+    new.wcs.crpix = (new.wcs.crpix - 0.5) / factor + 0.5
+    # Rounded first, so that a factor such as 1/3 gives exactly 3 n pixels.
+    new_shape = tuple(int(np.ceil(round(n / factor, 6))) for n in shape)
+    new.pixel_shape = new_shape[::-1]
+    new.wcs.set()
+    return new, new_shape
+
+
+def beam_kernel(beam, target, pixel_scale):
+    """Normalised pixel kernel that takes ``beam`` to the larger ``target`` beam.
+
+    Parameters
+    ----------
+    beam, target : radio_beam.Beam
+    pixel_scale : astropy.units.Quantity
+
+    Returns
+    -------
+    numpy.ndarray
+        The target deconvolved by ``beam``, sampled on the pixels, summing to 1.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If ``target`` is smaller than ``beam`` in any direction.
+    """
+    try:
+        kernel_beam = target.deconvolve(beam)
+    except (BeamError, ValueError) as err:
+        raise IncompatibleResolutionError(
+            f"cannot convolve the {beam_text(beam)} beam to the smaller "
+            f"{beam_text(target)} beam: {err}"
+        ) from None
+    kernel = kernel_beam.as_kernel(pixel_scale).array
+    return kernel / kernel.sum()
+
+
+def fft_threads():
+    """Threads for the FFTs: PyTorch's intra-op thread count.
+
+    One setting (``torch.set_num_threads``, ``OMP_NUM_THREADS``, a survey
+    worker's ``threads_per_worker``) then governs all the number crunching.
+    """
+    import torch
+
+    return torch.get_num_threads()
+
+
+def normalised_convolution(data, kernel):
+    """Convolve ignoring NaNs and the image edges; NaNs stay NaN.
+
+    Dividing by the kernel weight that fell on data keeps surface brightness
+    right next to blanked regions and the image edges.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image, NaN where blanked.
+    kernel : numpy.ndarray
+        Normalised 2-D kernel.
+
+    Returns
+    -------
+    numpy.ndarray
+        At least float32.
+    """
+    from scipy.fft import set_workers
+    from scipy.signal import oaconvolve
+
+    dtype = np.result_type(data.dtype, np.float32)
+    blank = ~np.isfinite(data)
+    filled = np.where(blank, 0, data).astype(dtype, copy=False)
+    kernel = kernel.astype(dtype)
+    with set_workers(fft_threads()):
+        smoothed = oaconvolve(filled, kernel, mode="same")
+        coverage = oaconvolve((~blank).astype(dtype), kernel, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smoothed /= coverage
+    smoothed[blank] = np.nan
+    return smoothed
+
+
+def check_sampling(pixel_scale, beam):
+    """Refuse pixels larger than half the beam's minor axis.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+    """
+    if pixel_scale > beam.minor / 2:
+        raise IncompatibleResolutionError(
+            f"{pixel_scale:.3g} pixels would undersample the "
+            f"{beam_text(beam)} beam; convolve_to a beam of at least "
+            f"{2 * pixel_scale.to(u.arcsec):.3g} first"
+        )
+
+
+def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
+    """Convolve to ``beam`` and resample to ``pixel_scale``, a strip of rows at a time.
+
+    The body of :meth:`diffuseradio.SurveyMosaic.smooth_and_resample`: the
+    image is read and convolved in strips and sampled straight onto the
+    coarser grid, in float32.
+
+    Parameters
+    ----------
+    mosaic : diffuseradio.SurveyMosaic
+        The input (``data``, ``wcs``, ``beam``, ``shape``, ``pixel_scale`` are read).
+    beam : radio_beam.Beam
+        Target beam (the input's for no convolution).
+    pixel_scale : astropy.units.Quantity
+        Target pixel side.
+    block_rows : int, optional
+        Output rows per strip.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        float32 on the new grid; NaN beyond the input's outer edge.
+    wcs : astropy.wcs.WCS
+        The new grid (:func:`scaled_grid`).
+    """
+    check_sampling(pixel_scale, beam)
+    convolve = beam != mosaic.beam
+    kernel = beam_kernel(mosaic.beam, beam, mosaic.pixel_scale) if convolve else None
+    margin = kernel.shape[0] // 2 + 1 if convolve else 0
+    factor = float(pixel_scale / mosaic.pixel_scale)
+    wcs, shape = scaled_grid(mosaic.wcs, mosaic.shape, factor)
+    out = np.empty(shape, dtype=np.float32)
+    columns = (np.arange(shape[1]) + 0.5) * factor - 0.5
+    scale = float(beam.sr / mosaic.beam.sr)
+    for start in range(0, shape[0], block_rows):
+        rows = (np.arange(start, min(start + block_rows, shape[0])) + 0.5) * factor - 0.5
+        low = min(max(int(np.floor(rows[0])) - margin, 0), mosaic.shape[0] - 1)
+        high = min(int(np.ceil(rows[-1])) + 2 + margin, mosaic.shape[0])
+        block = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        if convolve:
+            block = normalised_convolution(block, kernel) * scale
+        out[start : start + rows.size] = bilinear_sample(block, rows - low, columns)
+    # Pixel centres beyond the outer edge of the input image have no data.
+    edge = 0.5 - 1e-6  # tolerate rounding on the outer pixel edge
+    out[(np.arange(shape[0]) + 0.5) * factor - 0.5 > mosaic.shape[0] - edge] = np.nan
+    out[:, columns > mosaic.shape[1] - edge] = np.nan
+    return out, wcs
+
+
+def reproject_to_grid(data, wcs, factor, shape):
+    """Bilinear resampling with :func:`reproject.reproject_interp` onto :func:`scaled_grid`.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+    wcs : astropy.wcs.WCS
+    factor : float
+        New pixel side over the old one.
+    shape : tuple of int
+        ``data``'s shape.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        ``data``'s dtype.
+    wcs : astropy.wcs.WCS
+    """
+    from reproject import reproject_interp
+
+    new_wcs, new_shape = scaled_grid(wcs, shape, factor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        out, _ = reproject_interp((data, wcs), new_wcs, shape_out=new_shape, order="bilinear")
+    return out.astype(data.dtype, copy=False), new_wcs
+
+
+def to_input_grid(maps, matched, mosaic, *, block_rows=256):
+    """Sample maps made on the working grid back onto the input's grid.
+
+    The working grid from :func:`to_working_grid` differs from the input's
+    only by its pixel scale (same projection, same sky), so the map between
+    them is affine; values are interpolated bilinearly
+    (:func:`bilinear_sample`), a strip of rows at a
+    time.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        ``(ny, nx)`` or ``(k, ny, nx)`` on ``matched``'s grid.
+    matched : diffuseradio.SurveyMosaic
+        The working-grid image.
+    mosaic : diffuseradio.SurveyMosaic
+        The input image.
+    block_rows : int, optional
+        Output rows per strip.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 maps on the input grid (``maps`` itself when the grids agree).
+    """
+    if matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs):
+        return np.asarray(maps, dtype=np.float32)
+    planes = maps if maps.ndim == 3 else maps[None]
+    factor = float(matched.pixel_scale / mosaic.pixel_scale)
+    columns = (np.arange(mosaic.shape[1]) + 0.5) / factor - 0.5
+    out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
+    for start in range(0, mosaic.shape[0], block_rows):
+        rows = (np.arange(start, min(start + block_rows, mosaic.shape[0])) + 0.5) / factor - 0.5
+        for index, plane in enumerate(planes):
+            out[index, start : start + rows.size] = bilinear_sample(plane, rows, columns)
+    return out if maps.ndim == 3 else out[0]
+
+
+def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):
+    """Average an image over each pixel of a coarser grid.
+
+    Each output pixel is the mean of the input over the output pixel's
+    footprint, every input pixel weighted by the area it shares with it
+    (exact for pixels aligned with the axes). Jy/beam is a surface
+    brightness, so the mean keeps it; the result has the input's beam, now
+    integrated over the coarser pixels (a point source averaged over a
+    6" pixel from a 6" beam keeps about 70 % of its peak when centred). Unlike
+    :meth:`~diffuseradio.SurveyMosaic.resample`, this works where the new
+    pixels undersample the beam, with no aliasing of noise from between the
+    samples.
+
+    Parameters
+    ----------
+    mosaic : diffuseradio.SurveyMosaic
+        The input, e.g. a 6" image at 1.5" pixels.
+    like : diffuseradio.SurveyMosaic
+        An image on the output grid, e.g. the working-grid image of a
+        model (only its ``wcs`` and ``shape`` are read). Its grid must map
+        onto the input's by a scale and a shift along each axis (the same
+        projection and centre, as LoTSS 6" and 20" mosaics or any grid made
+        by :meth:`~diffuseradio.SurveyMosaic.resample` or
+        :func:`scaled_grid`).
+    block_rows : int, optional
+        Output rows per strip (a memory-mapped input is read a strip at a time).
+    min_coverage : float, optional
+        Output pixels with less than this fraction of their footprint on
+        unblanked input pixels are blanked.
+
+    Returns
+    -------
+    diffuseradio.SurveyMosaic
+        float32, on ``like``'s grid, with ``mosaic``'s beam.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the grids are not related by a scale and a shift, or the output
+        pixels are smaller than the input's.
+    """
+    row_map, column_map = _axis_maps(mosaic, like)
+    rows = _overlap_matrix(*row_map, like.shape[0], mosaic.shape[0])
+    columns = _overlap_matrix(*column_map, like.shape[1], mosaic.shape[1]).T.tocsr()
+    out = np.full(like.shape, np.nan, dtype=np.float32)
+    footprint = row_map[0] * column_map[0]
+    for start in range(0, like.shape[0], block_rows):
+        block = rows[start : start + block_rows]
+        used = np.flatnonzero(np.asarray(block.sum(axis=0)).ravel())
+        if used.size == 0:
+            continue
+        low, high = used[0], used[-1] + 1
+        data = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        finite = np.isfinite(data)
+        block = block[:, low:high]
+        total = block @ np.where(finite, data, np.float32(0)) @ columns
+        weight = block @ finite.astype(np.float32) @ columns
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = total / weight
+        values[weight < min_coverage * footprint] = np.nan
+        out[start : start + block.shape[0]] = values
+    return mosaic.derived(out, like.wcs.deepcopy(), beam=mosaic.beam)
+
+
+def pixel_sample(mosaic, like):
+    """Sample an image at the pixel centres of a coarser grid (bilinear).
+
+    The counterpart of :func:`pixel_average` for an image whose beam is
+    well sampled by the coarser grid too (e.g. a 20" model made on 1.5"
+    pixels, brought to 6" pixels): the values are those a 20" image on the
+    coarser grid has, as an imager samples it, without the extra smoothing
+    of an average over each coarse pixel.
+
+    Parameters
+    ----------
+    mosaic : diffuseradio.SurveyMosaic
+        The input on the finer grid.
+    like : diffuseradio.SurveyMosaic
+        An image on the output grid, related to the input's by a scale and a
+        shift along each axis (see :func:`pixel_average`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``like.shape``.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the grids are not related by a scale and a shift, or the output
+        pixels are smaller than the input's.
+    """
+    rows, columns = sample_positions(mosaic, like)
+    return bilinear_sample(np.asarray(mosaic.data, dtype=np.float32), rows, columns)
+
+
+def sample_positions(mosaic, like):
+    """Where the pixel centres of a coarser grid fall on an image's grid.
+
+    Parameters
+    ----------
+    mosaic, like : diffuseradio.SurveyMosaic
+        The input and the output grid (see :func:`pixel_sample`).
+
+    Returns
+    -------
+    rows, columns : numpy.ndarray
+        Fractional pixel positions in ``mosaic`` (0 is the centre of its
+        first pixel) of ``like``'s rows and columns.
+
+    Raises
+    ------
+    IncompatibleResolutionError
+        If the grids are not related by a scale and a shift, or the output
+        pixels are smaller than the input's.
+    """
+    (row_scale, row_offset), (column_scale, column_offset) = _axis_maps(mosaic, like)
+    rows = row_scale * np.arange(like.shape[0]) + row_offset
+    columns = column_scale * np.arange(like.shape[1]) + column_offset
+    return rows, columns
+
+
+def _axis_maps(mosaic, like):
+    """``(scale, offset)`` per axis (y, x) with input pixel = scale * output pixel + offset."""
+    ny, nx = like.shape
+    yy, xx = (
+        grid.ravel()
+        for grid in np.meshgrid(
+            [0.0, (ny - 1) / 2, ny - 1.0], [0.0, (nx - 1) / 2, nx - 1.0], indexing="ij"
+        )
+    )
+    x_in, y_in = mosaic.wcs.world_to_pixel(like.wcs.pixel_to_world(xx, yy))
+    maps, mismatch = [], 0.0
+    for inputs, outputs in ((y_in, yy), (x_in, xx)):
+        design = np.c_[outputs, np.ones_like(outputs)]
+        (scale, offset), *_ = np.linalg.lstsq(design, inputs, rcond=None)
+        mismatch = max(mismatch, float(np.max(np.abs(design @ [scale, offset] - inputs))))
+        maps.append((float(scale), float(offset)))
+    if not mismatch <= 0.01 or min(scale for scale, _ in maps) < 1 - _GRID_TOLERANCE:
+        raise IncompatibleResolutionError(
+            "the native image's grid is not a finer version of the working grid (same "
+            "projection and centre, pixels no larger): reproject it onto the tapered "
+            "image's projection first (e.g. with reproject)"
+        )
+    return maps
+
+
+def _overlap_matrix(scale, offset, n_out, n_in):
+    """Sparse ``(n_out, n_in)`` lengths shared by output and input pixels, along one axis."""
+    low = scale * (np.arange(n_out) - 0.5) + offset
+    high = low + scale
+    first = np.floor(low + 0.5).astype(int)
+    count = int(np.ceil(scale)) + 2
+    candidates = first[:, None] + np.arange(count)
+    shared = np.minimum(high[:, None], candidates + 0.5) - np.maximum(
+        low[:, None], candidates - 0.5
+    )
+    keep = (shared > 0) & (candidates >= 0) & (candidates < n_in)
+    output_index = np.broadcast_to(np.arange(n_out)[:, None], candidates.shape)
+    return sparse.csr_matrix(
+        (shared[keep].astype(np.float32), (output_index[keep], candidates[keep])),
+        shape=(n_out, n_in),
+    )

@@ -143,7 +143,7 @@ def _run_detect(args):
     from .examples import example_field_path
     from .exceptions import MissingBeamError
     from .mosaic import SurveyMosaic
-    from .survey import mosaic_stem, output_paths, write_outputs
+    from .catalog import mosaic_stem, output_paths, write_outputs
 
     images = [Path(p) for p in args.images]
     if args.example:
@@ -595,6 +595,7 @@ def _run_clusters(args):
     import astropy.units as u
 
     from .catalog import read_catalogue
+    from .clusters import classify_clusters
     from .detector import DiffuseDetector
 
     if not args.catalog.exists():
@@ -609,7 +610,8 @@ def _run_clusters(args):
             from distributed import Client
 
             client = stack.enter_context(Client(args.scheduler))
-        table = detector.classify_clusters(
+        table = classify_clusters(
+            detector,
             clusters,
             args.mosaics,
             ra=args.ra,

@@ -301,30 +301,3 @@ class DiffuseDetector:
         return DetectionCatalog(
             mosaic, labels, probability, classes=classes, redshift=redshift, meta=meta
         )
-
-    # ----------------------------------------------------------- clusters
-
-    def classify_clusters(self, clusters, mosaics, **kwargs):
-        """Score and measure diffuse emission in each cluster of a catalogue.
-
-        Runs :func:`diffuseradio.clusters.classify_clusters` with this
-        detector.
-
-        Parameters
-        ----------
-        clusters : `~astropy.table.Table`
-            Cluster catalogue (e.g. Planck PSZ2 or MCXC, as distributed).
-        mosaics : str, os.PathLike, `~diffuseradio.SurveyMosaic` or a list of them
-            The survey images.
-        **kwargs
-            Options of :func:`~diffuseradio.clusters.classify_clusters`
-            (box size, aperture, thresholds, ``outdir``, ``client``...).
-
-        Returns
-        -------
-        `~astropy.table.QTable`
-            One row per cluster: score, yes/no, measurements, flags.
-        """
-        from .clusters import classify_clusters
-
-        return classify_clusters(self, clusters, mosaics, **kwargs)

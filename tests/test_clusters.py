@@ -281,13 +281,21 @@ def test_parallel_on_dask_matches_serial(classified, survey, detector):
     np.testing.assert_array_equal(parallel["n_detections"], serial["n_detections"])
 
 
-def test_detector_method_and_bad_input(detector, survey):
+def test_a_failed_cluster_is_flagged_and_the_others_run(detector, survey, caplog, tmp_path):
     mosaics, table = survey
     few = table[:2]
+    # A box of 0.3' is 3 working pixels: too small for the model, an error per cluster.
+    with caplog.at_level("WARNING", logger="diffuseradio.clusters.classify"):
+        failed = classify_clusters(
+            detector, few, mosaics[0], progress=False, box_size=0.3 * u.arcmin, outdir=tmp_path
+        )
+    assert list(failed["flags"] & 32) == [32, 32]
+    assert np.isnan(failed["score"]).all()
+    assert "too small" in caplog.text or "pixels" in caplog.text
+    assert not list((tmp_path / "clusters").glob("*.row.ecsv"))  # a rerun tries them again
     table_a = classify_clusters(detector, few, mosaics[0], progress=False, box_size=8 * u.arcmin)
-    table_b = detector.classify_clusters(few, mosaics[0], progress=False, box_size=8 * u.arcmin)
-    np.testing.assert_array_equal(table_a["score"], table_b["score"])
     assert u.allclose(table_a["box_size"], 8 * u.arcmin)
+    assert not (table_a["flags"] & 32).any()
     with pytest.raises(ValueError, match="no column 'zed'"):
         classify_clusters(detector, few, mosaics, redshift="zed")
     with pytest.raises(ValueError, match="score_threshold"):

@@ -25,13 +25,8 @@ from diffuseradio.cli import main
 from diffuseradio.detector import DiffuseDetector
 from diffuseradio.models import UNet
 from diffuseradio.simulate import SkySimulator
-from diffuseradio.survey import (
-    OUTPUTS,
-    deduplicate,
-    mosaic_stem,
-    output_paths,
-    run_survey,
-)
+from diffuseradio.catalog import OUTPUTS, mosaic_stem, output_paths
+from diffuseradio.survey import deduplicate, run_survey
 from diffuseradio.training import TrainingConfig, export_model
 
 distributed = pytest.importorskip("distributed")

@@ -13,19 +13,14 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.table import QTable, Table, hstack
+from astropy.table import QTable
 from scipy import ndimage
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
+from ..mosaic.noise import clipped_rms
+from .crossmatch import crossmatch_table
 
-__all__ = [
-    "DetectionCatalog",
-    "FLAGS",
-    "decode_flags",
-    "crossmatch_table",
-    "read_catalogue",
-    "sky_coordinates",
-]
+__all__ = ["DetectionCatalog", "FLAGS", "decode_flags"]
 
 #: Quality flags: bit value -> meaning. Combine with ``|``; see :func:`decode_flags`.
 FLAGS = {
@@ -40,20 +35,6 @@ FLAGS = {
 #: emission smoothed on ``_COMPACT_SCALE_BEAMS`` beams.
 _COMPACT_SIGMA = 5.0
 _COMPACT_SCALE_BEAMS = 3.0
-
-_RA_NAMES = ("ra", "raj2000", "_raj2000", "ra_j2000", "radeg", "ra_deg", "ra_icrs", "alpha")
-_DEC_NAMES = (
-    "dec",
-    "dej2000",
-    "decj2000",
-    "_dej2000",
-    "dec_j2000",
-    "dedeg",
-    "dec_deg",
-    "de_icrs",
-    "dec_icrs",
-    "delta",
-)
 
 
 def decode_flags(flags, meanings=None):
@@ -232,16 +213,13 @@ class DetectionCatalog:
         return np.nanmedian(self.rms[box][inside])
 
     def _rms_around(self, box):
-        from astropy.stats import sigma_clipped_stats
-
         margin = int(np.ceil(15 * self._beam_pixels()))
         around = _grow(box, margin, self.mosaic.shape)
         data = np.asarray(self.mosaic.data[around], dtype=np.float64)
         values = data[(self.segmentation[around] == 0) & np.isfinite(data)]
         if values.size < 100:
             return self.mosaic.rms
-        _, _, std = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
-        return std * u.Jy / u.beam
+        return clipped_rms(values) * u.Jy / u.beam
 
     def _compact_fraction(self, data, inside, rms, total):
         """Fraction of the flux density in compact sources inside the region.
@@ -482,6 +460,8 @@ class DetectionCatalog:
     def plot(self, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
         """Plot the image with the detections' outlines and labels (WCSAxes).
 
+        See :func:`diffuseradio.plotting.plot_detections`.
+
         Parameters
         ----------
         ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
@@ -495,36 +475,9 @@ class DetectionCatalog:
         -------
         `~astropy.visualization.wcsaxes.WCSAxes`
         """
-        import matplotlib.pyplot as plt
-        from astropy.visualization import AsinhStretch, ImageNormalize
+        from ..plotting import plot_detections
 
-        if ax is None:
-            fig = plt.figure(figsize=(7, 6.5))
-            ax = fig.add_subplot(projection=self.mosaic.wcs)
-        rms = self.mosaic.rms.to_value(u.Jy / u.beam)
-        norm = ImageNormalize(
-            vmin=stretch_sigma[0] * rms, vmax=stretch_sigma[1] * rms, stretch=AsinhStretch(0.05)
-        )
-        ax.imshow(np.asarray(self.mosaic.data), origin="lower", cmap="inferno", norm=norm)
-        probability = (
-            self.probability if self.probability.ndim == 2 else np.nansum(self.probability, axis=0)
-        )
-        ax.contour(
-            np.nan_to_num(probability), levels=list(contour_levels), colors="cyan", linewidths=0.8
-        )
-        for row in self.table:
-            ax.text(
-                row["x_centroid"].value,
-                row["y_centroid"].value,
-                str(row["id"]),
-                color="white",
-                fontsize=9,
-                ha="center",
-                va="center",
-            )
-        ax.set_xlabel("Right Ascension")
-        ax.set_ylabel("Declination")
-        return ax
+        return plot_detections(self, ax, stretch_sigma=stretch_sigma, contour_levels=contour_levels)
 
 
 # ====================================================================
@@ -574,7 +527,7 @@ def _empty_table():
 
 
 def _catalog_warning():
-    from .exceptions import DiffuseRadioWarning
+    from ..exceptions import DiffuseRadioWarning
 
     return DiffuseRadioWarning
 
@@ -599,104 +552,3 @@ def _largest_extent(ys, xs):
             pass
     diff = corners[:, None, :] - corners[None, :, :]
     return float(np.sqrt((diff**2).sum(-1)).max())
-
-
-def sky_coordinates(other, ra=None, dec=None):
-    """Positions of a catalogue as a SkyCoord, with the catalogue as a Table.
-
-    Parameters
-    ----------
-    other : `~astropy.table.Table` or `~astropy.coordinates.SkyCoord`
-    ra, dec : str, optional
-        Column names; found by name (``RA``, ``RAJ2000``, ``RAdeg``...) when
-        omitted. Columns without an angular unit are taken as degrees.
-
-    Returns
-    -------
-    coords : `~astropy.coordinates.SkyCoord`
-    table : `~astropy.table.Table`
-    """
-    if isinstance(other, SkyCoord):
-        return other, QTable({"ra": other.icrs.ra, "dec": other.icrs.dec})
-    if not isinstance(other, Table):
-        raise TypeError(
-            f"cannot cross-match with a {type(other).__name__}; give a Table or a SkyCoord"
-        )
-    ra = ra or _find_column(other, _RA_NAMES, "RA")
-    dec = dec or _find_column(other, _DEC_NAMES, "Dec")
-    return SkyCoord(_degrees(other[ra]), _degrees(other[dec])), other
-
-
-def read_catalogue(path):
-    """Read a published catalogue (FITS, VOTable, ECSV...) as a Table.
-
-    Published catalogues spell some units in ways astropy does not parse
-    (PSZ2: ``'None'``, ``'degrees'``; MCXC: ``'10+14Msun'``); those columns
-    are read without units instead of warning.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", u.UnitsWarning)
-        return Table.read(path)
-
-
-def crossmatch_table(detections, other, radius, *, ra=None, dec=None):
-    """Match the rows of a table with a ``sky_centroid`` column to another catalogue.
-
-    Each row is matched with the nearest entry of ``other`` within ``radius``
-    (see :meth:`DetectionCatalog.crossmatch`).
-
-    Returns
-    -------
-    `~astropy.table.QTable`
-        The matched rows, the matched entries' columns (suffix ``_2`` on name
-        clashes) and a ``separation`` column.
-    """
-    coords, table = sky_coordinates(other, ra, dec)
-    if len(detections) and len(coords):
-        index, separation, _ = detections["sky_centroid"].match_to_catalog_sky(coords)
-        keep = separation <= radius
-    else:
-        index = np.zeros(len(detections), dtype=int)
-        separation = np.zeros(len(detections)) * u.deg
-        keep = np.zeros(len(detections), dtype=bool)
-    matched = hstack(
-        [detections[keep], _as_qtable(table[index[keep]] if len(table) else table[:0])],
-        join_type="exact",
-        table_names=["", "_2"],
-        uniq_col_name="{col_name}{table_name}",
-    )
-    matched["separation"] = separation[keep].to(u.arcsec)
-    return matched
-
-
-def _as_qtable(table):
-    """A QTable of another catalogue, dropping units that cannot apply.
-
-    Published catalogues carry units such as ``None`` on text columns or
-    spellings astropy does not know ('degrees', '10^14 Msol'); those columns
-    stay plain columns instead of failing the conversion.
-    """
-    table = Table(table, copy=True)
-    for column in table.itercols():
-        unit = column.unit
-        if unit is not None and (
-            isinstance(unit, u.UnrecognizedUnit) or column.dtype.kind not in "iuf"
-        ):
-            column.unit = None
-    return QTable(table)
-
-
-def _find_column(table, candidates, what):
-    lower = {name.lower(): name for name in table.colnames}
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    raise ValueError(f"no {what} column found among {table.colnames}; pass ra=/dec= names")
-
-
-def _degrees(column):
-    unit = getattr(column, "unit", None)
-    values = np.asarray(column, dtype=float)
-    if unit is None or isinstance(unit, u.UnrecognizedUnit) or unit.physical_type != "angle":
-        return values * u.deg
-    return u.Quantity(values, unit)

@@ -1,0 +1,175 @@
+"""Every figure of the package: detections on their image, the cluster gallery, ROC curves.
+
+Images are drawn with WCSAxes in an asinh stretch in units of the image's
+noise; figures written to files use :class:`matplotlib.figure.Figure`
+directly (no pyplot state, safe in worker threads).
+"""
+
+import astropy.units as u
+import numpy as np
+from astropy.visualization import AsinhStretch, ImageNormalize
+
+__all__ = ["plot_detections", "write_overview", "plot_cluster_cutout", "plot_roc"]
+
+
+def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
+    """Plot the image with the detections' outlines and labels (WCSAxes).
+
+    Parameters
+    ----------
+    catalog : `~diffuseradio.DetectionCatalog`
+    ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+        Axes with the mosaic's WCS; a new figure is made when omitted.
+    stretch_sigma : tuple of float, optional
+        Display range in units of the rms (asinh stretch).
+    contour_levels : tuple of float, optional
+        Probability levels drawn as contours.
+
+    Returns
+    -------
+    `~astropy.visualization.wcsaxes.WCSAxes`
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig = plt.figure(figsize=(7, 6.5))
+        ax = fig.add_subplot(projection=catalog.mosaic.wcs)
+    rms = catalog.mosaic.rms.to_value(u.Jy / u.beam)
+    norm = ImageNormalize(
+        vmin=stretch_sigma[0] * rms, vmax=stretch_sigma[1] * rms, stretch=AsinhStretch(0.05)
+    )
+    ax.imshow(np.asarray(catalog.mosaic.data), origin="lower", cmap="inferno", norm=norm)
+    probability = (
+        catalog.probability
+        if catalog.probability.ndim == 2
+        else np.nansum(catalog.probability, axis=0)
+    )
+    ax.contour(
+        np.nan_to_num(probability), levels=list(contour_levels), colors="cyan", linewidths=0.8
+    )
+    for row in catalog.table:
+        ax.text(
+            row["x_centroid"].value,
+            row["y_centroid"].value,
+            str(row["id"]),
+            color="white",
+            fontsize=9,
+            ha="center",
+            va="center",
+        )
+    ax.set_xlabel("Right Ascension")
+    ax.set_ylabel("Declination")
+    return ax
+
+
+def write_overview(catalog, path, *, title=None):
+    """Write the overview figure of a detection catalogue (PNG): :func:`plot_detections`.
+
+    Parameters
+    ----------
+    catalog : `~diffuseradio.DetectionCatalog`
+    path : str or os.PathLike
+        The image file (its suffix chooses the format).
+    title : str, optional
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 6.5))
+    ax = plot_detections(catalog, figure.add_subplot(projection=catalog.mosaic.wcs))
+    if title:
+        ax.set_title(title)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def plot_cluster_cutout(catalog, probability, labels, cluster, row):
+    """Image (asinh stretch), probability contours, R500 circle, detections."""
+    from astropy.visualization.wcsaxes import SphericalCircle
+    from astropy.wcs.utils import wcs_to_celestial_frame
+    from matplotlib.figure import Figure
+
+    mosaic = catalog.mosaic
+    figure = Figure(figsize=(5.2, 5.2))
+    ax = figure.add_subplot(projection=mosaic.wcs)
+    rms = float(row["rms"][0].to_value(u.Jy / u.beam))
+    norm = ImageNormalize(vmin=-2 * rms, vmax=50 * rms, stretch=AsinhStretch(0.05))
+    ax.imshow(np.asarray(mosaic.data), origin="lower", cmap="inferno", norm=norm)
+    finite = probability[np.isfinite(probability)]
+    levels = [p for p in (0.25, 0.5, 0.75) if finite.min() < p < finite.max()]
+    if levels:
+        ax.contour(np.nan_to_num(probability), levels=levels, colors="cyan", linewidths=0.7)
+    if labels:
+        outline = np.isin(catalog.segmentation, labels).astype(float)
+        ax.contour(outline, levels=[0.5], colors="lime", linewidths=1.2)
+    centre = cluster.position.transform_to(wcs_to_celestial_frame(mosaic.wcs))
+    r500 = cluster.r500_angle
+    circles = [(cluster.aperture_radius, "-")]
+    if np.isfinite(r500) and not np.isclose(r500, cluster.aperture_radius):
+        circles.append((r500, "--"))
+    for radius, style in circles:
+        ax.add_patch(
+            SphericalCircle(
+                (centre.spherical.lon, centre.spherical.lat),
+                radius,
+                edgecolor="white",
+                facecolor="none",
+                linestyle=style,
+                transform=ax.get_transform("world"),
+            )
+        )
+    ax.set_xlim(-0.5, mosaic.shape[1] - 0.5)  # circles may reach beyond the cut-out
+    ax.set_ylim(-0.5, mosaic.shape[0] - 0.5)
+    figure.text(
+        0.5,
+        0.005,
+        "cyan: probability 0.25, 0.5, 0.75; green: detections in the aperture; "
+        "white: aperture (solid), R500 (dashed)",
+        ha="center",
+        fontsize=6,
+    )
+    redshift = f"z = {cluster.redshift:.3f}" if np.isfinite(cluster.redshift) else "z unknown"
+    ax.set_title(f"{cluster.name}   {redshift}   score = {float(row['score'][0]):.2f}", fontsize=9)
+    ax.set_xlabel("Right Ascension")
+    ax.set_ylabel("Declination")
+    return figure
+
+
+def plot_roc(validation, ax=None, *, label=None):
+    """Plot the ROC curve with the operating and best-accuracy thresholds marked.
+
+    Parameters
+    ----------
+    validation : ScoreValidation
+        From :func:`validate_scores`.
+    ax : `matplotlib.axes.Axes`, optional
+        Where to draw (a new figure when omitted).
+    label : str, optional
+        Legend label of the curve (default: the AUC).
+
+    Returns
+    -------
+    `matplotlib.axes.Axes`
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    v = validation
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=1)
+    ax.plot(v.fpr, v.tpr, color="C0", label=label or f"AUC = {v.auc:.2f}")
+    operating_fpr = v.false_positives / (v.false_positives + v.true_negatives)
+    ax.plot(
+        operating_fpr, v.recall, "o", color="C1", label=f"threshold {v.threshold:.2f}: "
+        f"accuracy {v.accuracy:.2f}"
+    )  # fmt: skip
+    best = int(np.nonzero(v.thresholds == v.best_threshold)[0][0])
+    ax.plot(
+        v.fpr[best], v.tpr[best], "s", color="C2", mfc="none",
+        label=f"best threshold {v.best_threshold:.2f}: accuracy {v.best_accuracy:.2f}",
+    )  # fmt: skip
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate (recall)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax

@@ -1,17 +1,27 @@
 """DiffuseDetector: a trained network with its card, ready to run on images.
 
-:meth:`DiffuseDetector.predict` brings an image to the model's working
-resolution and normalises it in units of the local noise, one channel per
-input resolution of the model (:func:`diffuseradio.channels.model_input`), runs the
-network over overlapping tiles and stitches the result
-(:func:`diffuseradio.models.predict_image`), and maps the probabilities back
-to the input grid. A model whose card has an ``islands`` section also
-classifies each island of emission as a whole and raises the probability
-over the diffuse ones (:mod:`diffuseradio.islands`).
-:meth:`DiffuseDetector.detect` thresholds them, labels
-connected regions (:func:`diffuseradio.segmentation.segment`) and measures
-them on the input pixels (:class:`~diffuseradio.catalog.DetectionCatalog`).
+The pipeline on one page. :meth:`DiffuseDetector.predict` takes an image
+through the stages, each entered once:
+
+1. ``preprocess``: bring the image to the model's working beam and pixel
+   scale and stack its input channels, in units of the local noise
+   (:func:`~diffuseradio.preprocess.model_input`);
+2. ``models``: run the network over overlapping tiles and stitch them
+   (:func:`~diffuseradio.models.predict_image`);
+3. ``postprocess``, for a model whose card has an island stage: classify each
+   island of emission as a whole and raise the probability over the diffuse
+   ones (:mod:`~diffuseradio.postprocess.islands`);
+4. ``mosaic``: map the probabilities back to the input grid
+   (:func:`~diffuseradio.mosaic.regrid.to_input_grid`).
+
+``predict(..., return_stages=True)`` returns every intermediate result
+(:class:`PredictionStages`). :meth:`DiffuseDetector.detect` thresholds the
+probability into labelled regions (:func:`~diffuseradio.postprocess.segment`)
+and measures them on the input pixels
+(:class:`~diffuseradio.DetectionCatalog`).
 """
+
+from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
@@ -31,7 +41,52 @@ from .postprocess.islands import classifier_cutouts, paint_islands
 from .postprocess.labels import segment
 from .preprocess.inputs import model_input
 
-__all__ = ["DiffuseDetector"]
+__all__ = ["DiffuseDetector", "PredictionStages"]
+
+
+@dataclass(frozen=True)
+class PredictionStages:
+    """Every intermediate result of :meth:`DiffuseDetector.predict`.
+
+    Attributes
+    ----------
+    matched : `~diffuseradio.SurveyMosaic`
+        The image on the model's working grid (beam and pixel scale).
+    network_input : numpy.ndarray
+        float32 ``(channels, ny, nx)``: the normalised input channels on the
+        working grid.
+    network_probability : numpy.ndarray
+        float32 ``(n_outputs, ny, nx)``: the segmentation network's
+        probabilities on the working grid (with the background class first
+        for a softmax model).
+    island_labels : numpy.ndarray or None
+        int32 ``(ny, nx)``: the islands of the island stage (0: none), or
+        None for a model without one.
+    island_ids : numpy.ndarray or None
+        The labels of the islands the classifier scored.
+    island_scores : numpy.ndarray or None
+        Their probability of being diffuse emission.
+    working_probability : numpy.ndarray
+        ``network_probability`` after the island stage (the same array for a
+        model without one).
+    probability : numpy.ndarray
+        What :meth:`DiffuseDetector.predict` returns: the diffuse classes on
+        the input grid, NaN where the input is blanked.
+    spread : numpy.ndarray or None
+        With ``augment``: the per-pixel standard deviation over the
+        augmentations of the segmentation network's probability, on the
+        input grid.
+    """
+
+    matched: object
+    network_input: np.ndarray
+    network_probability: np.ndarray
+    island_labels: np.ndarray | None
+    island_ids: np.ndarray | None
+    island_scores: np.ndarray | None
+    working_probability: np.ndarray
+    probability: np.ndarray
+    spread: np.ndarray | None
 
 
 class DiffuseDetector:
@@ -123,6 +178,7 @@ class DiffuseDetector:
         batch_size=8,
         augment=True,
         return_spread=False,
+        return_stages=False,
         progress=False,
     ):
         """Probability of diffuse emission on the mosaic's own grid.
@@ -137,7 +193,7 @@ class DiffuseDetector:
         native : `~diffuseradio.SurveyMosaic`, optional
             Only for models with a native channel: the native-resolution
             image of the same field, on a finer version of ``mosaic``'s grid
-            (see :func:`~diffuseradio.channels.model_input`).
+            (see :func:`~diffuseradio.preprocess.model_input`).
         batch_size : int, optional
             Tiles per forward pass.
         augment : bool, optional
@@ -150,6 +206,10 @@ class DiffuseDetector:
             Also return the per-pixel standard deviation over the
             augmentations (needs ``augment=True``) of the segmentation
             network's probability (the island stage's is not included).
+        return_stages : bool, optional
+            Return every intermediate result instead
+            (:class:`PredictionStages`; its ``spread`` is filled with
+            ``return_spread``).
         progress : bool, optional
             Show a progress bar over tiles.
 
@@ -162,6 +222,8 @@ class DiffuseDetector:
         spread : numpy.ndarray
             Only with ``return_spread=True``: the standard deviation over
             the augmentations, same shape.
+        stages : PredictionStages
+            Instead of both, with ``return_stages=True``.
 
         Raises
         ------
@@ -175,7 +237,7 @@ class DiffuseDetector:
             raise ValueError("return_spread needs augment=True")
         card = self.card
         matched, image = model_input(card, mosaic, native)
-        probability, spread = predict_image(
+        network, spread = predict_image(
             self.model,
             image[: len(card.input_channels)],
             tile_size=card.tile_size,
@@ -187,16 +249,31 @@ class DiffuseDetector:
             augment=augment,
             progress=progress,
         )
+        labels = ids = scores = None
+        working = network
         if card.islands is not None:
-            probability[-1] = self._islands(image, matched, probability[-1], batch_size, augment)
-        maps = [self._diffuse_maps(probability)]
+            labels, ids, scores = self._score_islands(image, matched, network[-1], batch_size, augment)
+            working = network.copy()
+            working[-1] = self._paint_islands(network[-1], labels, ids, scores)
+        probability = self._to_input_grid(self._diffuse_maps(working), matched, mosaic)
         if return_spread:
-            maps.append(self._diffuse_maps(spread))
-        maps = [self._to_input_grid(m, matched, mosaic) for m in maps]
-        return tuple(maps) if return_spread else maps[0]
+            spread = self._to_input_grid(self._diffuse_maps(spread), matched, mosaic)
+        if return_stages:
+            return PredictionStages(
+                matched=matched,
+                network_input=image,
+                network_probability=network,
+                island_labels=labels,
+                island_ids=ids,
+                island_scores=scores,
+                working_probability=working,
+                probability=probability,
+                spread=spread if return_spread else None,
+            )
+        return (probability, spread) if return_spread else probability
 
-    def _islands(self, image, matched, probability, batch_size, augment):
-        """The probability raised over the islands the island classifier finds diffuse."""
+    def _score_islands(self, image, matched, probability, batch_size, augment):
+        """The islands of the island stage and the classifier's score of each."""
         settings = self.card.island_settings
         labels, ids, cutouts = classifier_cutouts(
             image,
@@ -213,6 +290,11 @@ class DiffuseDetector:
             precision=self.precision,
             augment=augment,
         )
+        return labels, ids, scores
+
+    def _paint_islands(self, probability, labels, ids, scores):
+        """The probability raised over the islands the classifier finds diffuse."""
+        settings = self.card.island_settings
         return paint_islands(
             probability,
             labels,

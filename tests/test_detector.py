@@ -141,3 +141,37 @@ def test_detect_returns_catalog_with_meta(detector):
     probability = catalog.probability
     labelled = catalog.segmentation > 0
     assert np.all(probability[labelled] >= 0.5 - 1e-6) or not labelled.any()
+
+
+def test_predict_returns_every_stage(detector):
+    mosaic = lotss_like()
+    probability, spread = detector.predict(mosaic, return_spread=True)
+    stages = detector.predict(mosaic, return_spread=True, return_stages=True)
+    np.testing.assert_array_equal(stages.probability, probability)
+    np.testing.assert_array_equal(stages.spread, spread)
+    # 6" at 1.5" pixels -> the working grid of 20" at 6" pixels, 4 times coarser.
+    assert stages.matched.shape == (76, 72)
+    assert stages.matched.beam.major == 20 * u.arcsec
+    assert stages.network_input.shape == (1, *stages.matched.shape)
+    assert stages.network_probability.shape == (1, *stages.matched.shape)
+    assert stages.working_probability is stages.network_probability  # no island stage
+    assert stages.island_labels is None and stages.island_scores is None
+    assert detector.predict(mosaic, return_stages=True).spread is None
+
+
+def test_stages_of_a_model_with_an_island_stage():
+    from diffuseradio.examples import example_field_path
+
+    detector = DiffuseDetector.from_pretrained(device="cpu")
+    mosaic = SurveyMosaic.read(example_field_path())
+    stages = detector.predict(mosaic, augment=False, return_stages=True)
+    assert stages.island_labels.shape == stages.matched.shape
+    assert len(stages.island_ids) == len(stages.island_scores) > 0
+    assert set(np.unique(stages.island_labels)) >= set(stages.island_ids)
+    # The island stage only raises the probability where the classifier finds
+    # islands diffuse, and caps regions; elsewhere the network's stands.
+    changed = stages.working_probability != stages.network_probability
+    assert (stages.island_labels[changed[0]] > 0).mean() > 0.5
+    np.testing.assert_array_equal(
+        stages.probability, detector.predict(mosaic, augment=False)
+    )

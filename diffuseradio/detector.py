@@ -252,7 +252,9 @@ class DiffuseDetector:
         labels = ids = scores = None
         working = network
         if card.islands is not None:
-            labels, ids, scores = self._score_islands(image, matched, network[-1], batch_size, augment)
+            labels, ids, scores = self._score_islands(
+                image, matched, network[-1], batch_size, augment
+            )
             working = network.copy()
             working[-1] = self._paint_islands(network[-1], labels, ids, scores)
         probability = self._to_input_grid(self._diffuse_maps(working), matched, mosaic)

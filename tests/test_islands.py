@@ -426,6 +426,19 @@ def test_island_examples_from_simulated_fields(tiny_fields):
     assert (wider.cutouts[:, 5].sum(axis=(1, 2)) * 4 >= wider.cutouts[:, 2].sum(axis=(1, 2))).all()
 
 
+def test_island_examples_keep_the_callers_thread_count(tiny_fields):
+    """Fields simulated in this process use one thread, as in a worker, and leave the
+    caller's thread count as it was (later inference runs on it)."""
+    model, config = tiny_fields
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        island_examples(model, config, IslandSettings(cutout_pixels=16), seed=4, count=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeypatch):
     model, config = tiny_fields
     settings = IslandSettings(cutout_pixels=16)

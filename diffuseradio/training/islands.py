@@ -253,9 +253,17 @@ def island_examples(
 
 @contextmanager
 def _worker_pool(workers):
-    """A pool of ``workers`` spawned processes (each loads the model once), or None for one."""
+    """A pool of ``workers`` spawned processes (each loads the model once), or None for one.
+
+    With one worker the fields are simulated in this process, on one thread as in a
+    worker (:func:`_field_examples`); the caller's thread count is restored afterwards.
+    """
     if workers <= 1:
-        yield None
+        threads = torch.get_num_threads()
+        try:
+            yield None
+        finally:
+            torch.set_num_threads(threads)
         return
     with get_context("spawn").Pool(workers) as pool:
         yield pool

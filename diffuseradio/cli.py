@@ -54,7 +54,6 @@ def _parser():
     _simulate_parser(commands)
     _train_parser(commands)
     _train_islands_parser(commands)
-    _combine_islands_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
     _subtract_compact_parser(commands)
@@ -389,14 +388,6 @@ def _train_islands_parser(commands):
         "K*K channels 'native_sub_a_b' (models with a native channel; default 1: none)",
     )
     parser.add_argument(
-        "--channels",
-        nargs="+",
-        default=None,
-        metavar="NAME",
-        help="the cutout channels the classifier reads, by name (default: all of the input "
-        "channels, 'subtracted' with --subtract-compact, 'probability' and 'mask')",
-    )
-    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -443,8 +434,6 @@ def _run_train_islands(args):
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}
-    if args.channels is not None:
-        islands.update(args={}, members=[{"channels": args.channels, "args": classifier_args}])
     card = dataclasses.replace(loaded.card, islands=islands)
     progress = not args.no_progress
     examples = {
@@ -510,29 +499,6 @@ def _run_train_islands(args):
     network, card = add_islands(
         loaded.model, card, classifier, version=args.version, training=training
     )
-    print(f"saved {save_model(network, card, args.output)}")
-
-
-def _combine_islands_parser(commands):
-    parser = commands.add_parser(
-        "combine-islands",
-        help="one model whose island stage averages the island classifiers of several",
-        description="Save the first MODEL's network with an island stage that averages the "
-        "probabilities of the island classifiers of all MODELs (same segmentation network and "
-        "islands) as a new version; set its operating point on validation fields afterwards "
-        "(scripts/set_operating_point.py).",
-    )
-    parser.add_argument("models", nargs="+", metavar="MODEL", help="registry names or card paths")
-    parser.add_argument("--version", required=True, help="version of the new card")
-    parser.add_argument("--output", type=Path, required=True, help="folder for weights and card")
-    parser.set_defaults(run=_run_combine_islands)
-
-
-def _run_combine_islands(args):
-    from .models import save_model
-    from .training import combine_islands
-
-    network, card = combine_islands(args.models, version=args.version)
     print(f"saved {save_model(network, card, args.output)}")
 
 

@@ -237,6 +237,7 @@ def test_a_context_view_doubles_the_classifier_channels(tmp_path):
         ({"args": {"depth": 3}}, "unexpected keyword"),
         ([], "expected a dict"),
         ({"subtract_compact": True}, "needs a model with a native channel"),
+        ({"members": [{"channels": ["mask"]}]}, r"unknown keys \['members'\]"),
     ],
 )
 def test_invalid_islands_in_a_card(islands, message):

@@ -18,7 +18,6 @@ from diffuseradio.exceptions import ModelError
 from diffuseradio.islands import IslandSettings, subpixel_names, subpixel_slot
 from diffuseradio.models import (
     IslandClassifier,
-    IslandEnsemble,
     UNet,
     classify_cutouts,
     dihedral,
@@ -28,7 +27,7 @@ from diffuseradio.models import (
 from diffuseradio.models.inference import DIHEDRAL
 from diffuseradio.normalization import network_input
 from diffuseradio.resolution import pixel_average
-from diffuseradio.training import add_islands, combine_islands
+from diffuseradio.training import add_islands
 
 TWO_CHANNELS = {
     "input_channels": [
@@ -155,8 +154,6 @@ def test_augmented_classification_is_symmetric_with_subpixels():
     assert np.abs(classify_cutouts(classifier, naive, augment=True) - averaged).max() > 1e-3
     with pytest.raises(ValueError, match="do not fit in 4 cutout channels"):
         IslandClassifier(4, 16, subpixels=(1, 2))
-    with pytest.raises(ValueError, match="do not fit in 6 cutout channels"):
-        IslandEnsemble([IslandClassifier(6, 16)], [list(range(6))], subpixels=(3, 2))
 
 
 def test_cards_with_subpixels(tmp_path):
@@ -167,22 +164,8 @@ def test_cards_with_subpixels(tmp_path):
     loaded = load_model(save_model(network, card, tmp_path), device="cpu", precision="fp32")
     assert loaded.card.island_settings.native_subpixels == 2
     assert loaded.model.island_classifier.subpixels == (2, 2)
-    # an ensemble: its members read the sub-pixels wherever they put them
-    members = [
-        {"channels": ["tapered", *subpixel_names(2), "mask"], "args": {}},
-        {"channels": ["tapered", "probability"], "args": {}},
-    ]
-    ensemble = two_channel_card(native_subpixels=2, args={}, members=members)
-    from diffuseradio.models.cards import _island_classifier
-
-    built = _island_classifier(ensemble)
-    assert built.subpixels == (2, 2)
-    assert [m.subpixels for m in built.members] == [(1, 2), None]
     with pytest.raises(ModelError, match="native_subpixels needs a model with a native channel"):
         island_card(native_subpixels=2)
-    with pytest.raises(ModelError, match="in order, or none"):
-        members = [{"channels": ["native_sub_0_0", "mask"], "args": {}}]
-        two_channel_card(native_subpixels=2, args={}, members=members)
 
 
 @pytest.fixture(scope="module")
@@ -228,22 +211,3 @@ def test_detector_classifies_islands_with_subpixels(with_subpixels, real_data_pa
     coarse = SurveyMosaic(noise, lotss_wcs(noise.shape, 3.2 * u.arcsec), beam=6 * u.arcsec)
     with pytest.raises(IncompatibleResolutionError, match="at 3 arcsec pixels, but its pixels"):
         with_subpixels.predict(coarse)
-
-
-def test_only_equal_subpixels_combine(tmp_path):
-    def model(subpixels, name, channels):
-        card = two_channel_card(native_subpixels=subpixels)
-        network = two_channel_network()
-        slot = subpixel_slot(card.island_channel_names)
-        classifier = IslandClassifier(channels, 16, widths=(4, 8, 8), hidden=8, subpixels=slot)
-        network, card = add_islands(network, card, classifier.eval(), version=name)
-        return save_model(network, card, tmp_path / name)
-
-    plain, two, three = model(1, "1.1", 4), model(2, "1.2", 8), model(3, "1.3", 13)
-    network, card = combine_islands([plain, two], version="2.0")
-    assert card.island_settings.native_subpixels == 2
-    assert network.island_classifier.subpixels == (2, 2)
-    assert isinstance(network.island_classifier, IslandEnsemble)
-    assert network.island_classifier.channels[0] == [0, 1, 6, 7]
-    with pytest.raises(ValueError, match="different sub-pixels"):
-        combine_islands([two, three], version="2.0")

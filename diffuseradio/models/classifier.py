@@ -7,10 +7,6 @@ blocks at three resolutions, then a two-layer perceptron on the whole
 feature map, so that *where* a feature lies relative to the island's
 centre counts (a core at the centre, lobes either side, an arc off to one
 side). One logit per cutout.
-
-:class:`IslandEnsemble` averages the probabilities of several such
-classifiers, each reading its own subset of the cutout channels (e.g. one
-with the segmentation probability and one without, whose errors differ).
 """
 
 import numpy as np
@@ -22,7 +18,7 @@ from .device import inference_context, to_device
 from .inference import DIHEDRAL
 from .unet import Encoder
 
-__all__ = ["IslandClassifier", "IslandEnsemble", "classify_cutouts", "dihedral"]
+__all__ = ["IslandClassifier", "classify_cutouts", "dihedral"]
 
 
 class IslandClassifier(nn.Module):
@@ -79,49 +75,6 @@ class IslandClassifier(nn.Module):
         return self.head(self.encoder(x)[-1])[:, 0]
 
 
-class IslandEnsemble(nn.Module):
-    """Island classifiers that each read some cutout channels; their probabilities averaged.
-
-    Parameters
-    ----------
-    members : sequence of IslandClassifier
-    channels : sequence of sequence of int
-        For each member, the indices of the cutout channels it reads, in
-        its input order.
-    subpixels : tuple of int, optional
-        ``(first, factor)`` of the sub-pixel channels among the cutout's
-        (see :class:`IslandClassifier`).
-
-    Notes
-    -----
-    :meth:`forward` returns the logit of the members' mean probability, so
-    that an ensemble stands wherever one classifier does
-    (:func:`classify_cutouts` applies the sigmoid); averaging over test-time
-    augmentations then averages each member's augmented probabilities.
-    """
-
-    def __init__(self, members, channels, subpixels=None):
-        super().__init__()
-        if len(members) != len(channels) or not len(members):
-            raise ValueError("an ensemble needs one channel list per member, and a member")
-        self.members = nn.ModuleList(members)
-        self.channels = [[int(c) for c in member] for member in channels]
-        for member, indices in zip(self.members, self.channels):
-            reads = member.in_channels
-            if len(indices) != reads or len(set(indices)) != len(indices) or min(indices) < 0:
-                raise ValueError(
-                    f"a member reading {reads} channels got the channel indices {indices}"
-                )
-        self.subpixels = _checked_slot(subpixels, 1 + max(max(c) for c in self.channels))
-
-    def forward(self, x):
-        """Logits ``(N,)`` of the mean probability, from cutouts ``(N, C, S, S)``."""
-        mean = 0
-        for member, indices in zip(self.members, self.channels):
-            mean = mean + torch.sigmoid(member(x[:, indices]).float())
-        return torch.logit(mean / len(self.members), eps=1e-6)
-
-
 def _checked_slot(subpixels, channels):
     """``subpixels`` as a tuple, checked against the number of cutout channels."""
     if subpixels is None:
@@ -173,7 +126,7 @@ def classify_cutouts(
 
     Parameters
     ----------
-    classifier : IslandClassifier or IslandEnsemble
+    classifier : IslandClassifier
         Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``;
         its ``subpixels`` attribute, when it has one, places the sub-pixel
         channels (:func:`dihedral`).

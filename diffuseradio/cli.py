@@ -380,14 +380,6 @@ def _train_islands_parser(commands):
         "channel 'subtracted' (models with a native channel)",
     )
     parser.add_argument(
-        "--native-subpixels",
-        type=int,
-        default=1,
-        metavar="K",
-        help="cut out the native image at pixels K times smaller than the working ones too, as "
-        "K*K channels 'native_sub_a_b' (models with a native channel; default 1: none)",
-    )
-    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -430,7 +422,6 @@ def _run_train_islands(args):
         cutout_pixels=args.cutout_pixels,
         context_scale=args.context_scale,
         subtract_compact=args.subtract_compact,
-        native_subpixels=args.native_subpixels,
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}

@@ -34,7 +34,6 @@ and the centroid is weighted by the normalised brightness, so bright cores
 do not pull it away from extended emission.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +48,6 @@ __all__ = [
     "island_cutouts",
     "classifier_cutouts",
     "paint_islands",
-    "subpixel_names",
-    "subpixel_slot",
 ]
 
 
@@ -89,15 +86,6 @@ class IslandSettings:
         channel), after the network input's. The islands are still found on
         the tapered image: on the subtracted one, faint diffuse sources
         reached only through a compact source on them would have no island.
-    native_subpixels : int
-        1: the native image only as the network sees it, averaged over each
-        working pixel. ``k > 1``: also the native image averaged over pixels
-        ``k`` times smaller, given as ``k * k`` channels on the working grid
-        (``native_sub_a_b``: sub-pixel row ``a``, column ``b`` of each
-        working pixel, as :func:`torch.nn.functional.pixel_unshuffle` orders
-        them), after the subtracted channel: the classifier then sees a 6"
-        image sampled at 3" (``k = 2``) where the working grid has one 6"
-        pixel per beam. Needs a model with a native channel; no context view.
     """
 
     seed_snr: float = 5.0
@@ -109,7 +97,6 @@ class IslandSettings:
     region_threshold: float | None = None
     region_cover: float = 0.3
     subtract_compact: bool = False
-    native_subpixels: int = 1
 
     def __post_init__(self):
         if not 0 < self.grow_snr <= self.seed_snr:
@@ -139,14 +126,6 @@ class IslandSettings:
             raise ValueError(
                 f"subtract_compact must be true or false, not {self.subtract_compact!r}"
             )
-        if isinstance(self.native_subpixels, bool) or not (
-            isinstance(self.native_subpixels, int) and self.native_subpixels >= 1
-        ):
-            raise ValueError(
-                f"native_subpixels must be an integer >= 1, not {self.native_subpixels!r}"
-            )
-        if self.native_subpixels > 1 and self.context_scale > 1:
-            raise ValueError("native_subpixels > 1 cannot be combined with a context view")
 
     @property
     def views(self):
@@ -155,93 +134,7 @@ class IslandSettings:
 
     def channels(self, input_channels):
         """Channels of each cutout, for a network input of ``input_channels``."""
-        extra = int(self.subtract_compact) + (self.native_subpixels**2 if self.subpixels else 0)
-        return (input_channels + extra + 2) * self.views
-
-    @property
-    def subpixels(self):
-        """Whether the cutouts hold the native image's sub-pixel channels."""
-        return self.native_subpixels > 1
-
-    def channel_names(self, input_names):
-        """Names of the channels of each cutout, in order.
-
-        Parameters
-        ----------
-        input_names : sequence of str
-            The network input's channels (a card's ``input_channels`` names).
-
-        Returns
-        -------
-        list of str
-            ``input_names``, ``"subtracted"`` (with ``subtract_compact``),
-            ``"native_sub_a_b"`` for each sub-pixel (with
-            ``native_subpixels > 1``), ``"probability"`` and ``"mask"``; with
-            a context view, the same again prefixed ``"context_"``.
-
-        Examples
-        --------
-        >>> IslandSettings(subtract_compact=True).channel_names(["tapered", "native"])
-        ['tapered', 'native', 'subtracted', 'probability', 'mask']
-        """
-        names = [*input_names, *(["subtracted"] if self.subtract_compact else [])]
-        if self.subpixels:
-            names += subpixel_names(self.native_subpixels)
-        names += ["probability", "mask"]
-        if self.views == 2:
-            names += [f"context_{name}" for name in names]
-        return names
-
-
-def subpixel_names(factor):
-    """Names of the ``factor * factor`` sub-pixel channels of the native image.
-
-    Examples
-    --------
-    >>> subpixel_names(2)
-    ['native_sub_0_0', 'native_sub_0_1', 'native_sub_1_0', 'native_sub_1_1']
-    """
-    return [f"native_sub_{a}_{b}" for a in range(factor) for b in range(factor)]
-
-
-def subpixel_slot(names):
-    """Where the sub-pixel channels lie among a cutout's channels.
-
-    Parameters
-    ----------
-    names : sequence of str
-        Channel names (:meth:`IslandSettings.channel_names`, or the channels
-        an ensemble member reads).
-
-    Returns
-    -------
-    tuple of int or None
-        ``(first, factor)``: channels ``first`` to ``first + factor**2 - 1``
-        are the sub-pixels; None without sub-pixel channels.
-
-    Raises
-    ------
-    ValueError
-        If only some sub-pixel channels are present or they are out of order.
-
-    Examples
-    --------
-    >>> subpixel_slot(["tapered", "native", *subpixel_names(2), "probability"])
-    (2, 2)
-    """
-    names = list(names)
-    found = [i for i, name in enumerate(names) if name.startswith("native_sub_")]
-    if not found:
-        return None
-    factor = math.isqrt(len(found))
-    first = found[0]
-    complete = factor >= 2 and factor**2 == len(found)
-    if not complete or names[first : first + factor**2] != subpixel_names(factor):
-        raise ValueError(
-            "a classifier reads all the native_sub_a_b channels, in order, or none: "
-            f"got {[names[i] for i in found]}"
-        )
-    return first, factor
+        return (input_channels + int(self.subtract_compact) + 2) * self.views
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -374,9 +267,8 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ----------
     image : numpy.ndarray
         ``(C, H, W)`` network input, tapered channel first, then the
-        channels the island stage adds (the compact-source-subtracted image
-        with ``settings.subtract_compact``, the native image's sub-pixels
-        with ``settings.native_subpixels``;
+        channel the island stage adds (the compact-source-subtracted image
+        with ``settings.subtract_compact``;
         :func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.

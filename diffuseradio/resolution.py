@@ -223,8 +223,7 @@ def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):
         model (only its ``wcs`` and ``shape`` are read). Its grid must map
         onto the input's by a scale and a shift along each axis (the same
         projection and centre, as LoTSS 6" and 20" mosaics or any grid made
-        by :meth:`~diffuseradio.SurveyMosaic.resample` or
-        :func:`~diffuseradio.channels.subpixel_grid`).
+        by :meth:`~diffuseradio.SurveyMosaic.resample`).
     block_rows : int, optional
         Output rows per strip (a memory-mapped input is read a strip at a time).
     min_coverage : float, optional

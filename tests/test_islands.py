@@ -238,6 +238,7 @@ def test_a_context_view_doubles_the_classifier_channels(tmp_path):
         ([], "expected a dict"),
         ({"subtract_compact": True}, "needs a model with a native channel"),
         ({"members": [{"channels": ["mask"]}]}, r"unknown keys \['members'\]"),
+        ({"native_subpixels": 2}, r"unknown keys \['native_subpixels'\]"),
     ],
 )
 def test_invalid_islands_in_a_card(islands, message):

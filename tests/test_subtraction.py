@@ -257,10 +257,9 @@ def test_subtraction_is_exact_to_a_few_parts_in_ten_thousand(offset):
 def test_cache_names_keep_their_hash_without_the_setting():
     from diffuseradio.training.islands import _recipe_settings
 
-    later = {"subtract_compact", "native_subpixels"}
+    later = {"subtract_compact"}
     plain = _recipe_settings(IslandSettings())
     assert not later & set(plain)  # examples cached before these settings keep their names
     everything = dataclasses.asdict(IslandSettings())
     assert plain == {k: v for k, v in everything.items() if k not in later}
     assert _recipe_settings(IslandSettings(subtract_compact=True))["subtract_compact"] is True
-    assert _recipe_settings(IslandSettings(native_subpixels=2))["native_subpixels"] == 2

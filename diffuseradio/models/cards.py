@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
 from ..exceptions import ModelError
-from ..islands import IslandSettings, subpixel_slot
+from ..islands import IslandSettings
 from ..normalization import NORMALIZATIONS
 from ..utils import publish, temporary_sibling
 from .classifier import IslandClassifier
@@ -226,12 +226,6 @@ class ModelCard:
         compact-source-subtracted image), probability, mask."""
         return self.island_settings.channels(len(self.input_channels))
 
-    @property
-    def island_channel_names(self):
-        """Names of the island cutouts' channels
-        (:meth:`~diffuseradio.islands.IslandSettings.channel_names`)."""
-        return self.island_settings.channel_names([c["name"] for c in self.input_channels])
-
     def _check_islands(self):
         if self.islands is None:
             return
@@ -250,8 +244,6 @@ class ModelCard:
             _fail(self.name, "islands", str(err))
         if settings.subtract_compact and self.native_beam is None:
             _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
-        if settings.subpixels and self.native_beam is None:
-            _fail(self.name, "islands", "native_subpixels needs a model with a native channel")
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")
@@ -699,7 +691,4 @@ def _island_classifier(card):
         Reading all the cutout channels.
     """
     size = card.island_settings.cutout_pixels
-    names = card.island_channel_names
-    return IslandClassifier(
-        len(names), size, subpixels=subpixel_slot(names), **card.islands["args"]
-    )
+    return IslandClassifier(card.island_channels, size, **card.islands["args"])

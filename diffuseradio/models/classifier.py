@@ -11,7 +11,6 @@ side). One logit per cutout.
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .device import inference_context, to_device
@@ -37,10 +36,6 @@ class IslandClassifier(nn.Module):
         Units of the hidden layer.
     dropout : float, optional
         Dropout before the hidden layer (training only).
-    subpixels : tuple of int, optional
-        ``(first, factor)`` when the cutouts hold sub-pixel channels
-        (:func:`~diffuseradio.islands.subpixel_slot`): rotations and flips
-        of the cutouts then move the sub-pixels too (:func:`dihedral`).
     """
 
     def __init__(
@@ -50,10 +45,8 @@ class IslandClassifier(nn.Module):
         widths=(32, 64, 96),
         hidden=64,
         dropout=0.3,
-        subpixels=None,
     ):
         super().__init__()
-        self.subpixels = _checked_slot(subpixels, in_channels)
         widths = tuple(int(w) for w in widths)
         if len(widths) != 3 or min(widths) < 1:
             raise ValueError(f"widths must be three positive integers, not {widths!r}")
@@ -75,19 +68,7 @@ class IslandClassifier(nn.Module):
         return self.head(self.encoder(x)[-1])[:, 0]
 
 
-def _checked_slot(subpixels, channels):
-    """``subpixels`` as a tuple, checked against the number of cutout channels."""
-    if subpixels is None:
-        return None
-    first, factor = (int(v) for v in subpixels)
-    if first < 0 or factor < 2 or first + factor**2 > channels:
-        raise ValueError(
-            f"sub-pixel channels ({first}, {factor}) do not fit in {channels} cutout channels"
-        )
-    return first, factor
-
-
-def dihedral(cutouts, rotations, flip, subpixels=None):
+def dihedral(cutouts, rotations, flip):
     """Cutouts rotated by ``rotations`` quarter turns, then flipped left-right.
 
     Parameters
@@ -96,27 +77,13 @@ def dihedral(cutouts, rotations, flip, subpixels=None):
         ``(N, C, S, S)``.
     rotations : int
     flip : bool
-    subpixels : tuple of int, optional
-        ``(first, factor)``: channels ``first .. first + factor**2 - 1`` are
-        the sub-pixels of one finer image (space to depth); they are
-        rotated as that image, so each sub-pixel lands where the rotation
-        takes it.
 
     Returns
     -------
     torch.Tensor
     """
-
-    def turn(x):
-        x = torch.rot90(x, rotations, dims=(2, 3))
-        return torch.flip(x, dims=(3,)) if flip else x
-
-    if subpixels is None:
-        return turn(cutouts)
-    first, factor = subpixels
-    last = first + factor**2
-    fine = F.pixel_unshuffle(turn(F.pixel_shuffle(cutouts[:, first:last], factor)), factor)
-    return torch.cat([turn(cutouts[:, :first]), fine, turn(cutouts[:, last:])], dim=1)
+    cutouts = torch.rot90(cutouts, rotations, dims=(2, 3))
+    return torch.flip(cutouts, dims=(3,)) if flip else cutouts
 
 
 def classify_cutouts(
@@ -127,9 +94,7 @@ def classify_cutouts(
     Parameters
     ----------
     classifier : IslandClassifier
-        Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``;
-        its ``subpixels`` attribute, when it has one, places the sub-pixel
-        channels (:func:`dihedral`).
+        Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``.
     cutouts : numpy.ndarray
         ``(N, C, S, S)`` float32.
     batch_size : int, optional
@@ -138,7 +103,7 @@ def classify_cutouts(
         ``"fp32"`` or ``"bf16"`` (autocast).
     augment : bool, optional
         Average the probability over the 8 rotations and flips
-        (:func:`dihedral`, sub-pixel channels included).
+        (:func:`dihedral`).
 
     Returns
     -------
@@ -151,14 +116,13 @@ def classify_cutouts(
     device = torch.device(device)
     classifier = to_device(classifier, device).eval()
     views = DIHEDRAL if augment else DIHEDRAL[:1]
-    subpixels = getattr(classifier, "subpixels", None)
     out = []
     with inference_context(device, precision):
         for start in range(0, len(cutouts), batch_size):
             batch = to_device(torch.from_numpy(cutouts[start : start + batch_size]), device)
             total = 0
             for k, flip in views:
-                view = dihedral(batch, k, flip, subpixels)
+                view = dihedral(batch, k, flip)
                 total = total + torch.sigmoid(classifier(view).float())
             out.append((total / len(views)).cpu().numpy())
     return np.concatenate(out).astype(np.float32)

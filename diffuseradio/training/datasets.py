@@ -106,9 +106,7 @@ def dihedral(array, k, flip):
     return np.ascontiguousarray(out[..., ::-1] if flip else out)
 
 
-def simulated_field(
-    config, seed, index, *, validation=False, subtract_compact=False, native_subpixels=1
-):
+def simulated_field(config, seed, index, *, validation=False, subtract_compact=False):
     """Simulate field ``index`` of a training or validation set.
 
     The beam and noise of each field are drawn from the configured jitter
@@ -129,9 +127,6 @@ def simulated_field(
     subtract_compact : bool, optional
         Append the compact-source-subtracted channel of an island stage
         that asks for it (:func:`~diffuseradio.channels.stack_channels`).
-    native_subpixels : int, optional
-        Append the native image's sub-pixel channels of an island stage
-        that asks for them (``k > 1``; same function).
 
     Returns
     -------
@@ -140,7 +135,7 @@ def simulated_field(
         channel.
     image : numpy.ndarray
         float32 ``(channels, ny, nx)`` normalised network input (and the
-        island stage's extra channels).
+        island stage's extra channel).
     """
     data = config.data
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
@@ -175,7 +170,6 @@ def simulated_field(
         field.native,
         native_beam=config.native_beam,
         subtract_compact=subtract_compact,
-        native_subpixels=native_subpixels,
         name=config.normalization.name,
         parameters=config.normalization.parameters,
         rms_box_beams=config.normalization.rms_box_beams,

@@ -27,7 +27,7 @@ from scipy import ndimage
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..islands import classifier_cutouts, subpixel_slot
+from ..islands import classifier_cutouts
 from ..models import (
     IslandClassifier,
     classify_cutouts,
@@ -137,7 +137,6 @@ def _field_examples(job):
         index,
         validation=validation,
         subtract_compact=settings.subtract_compact,
-        native_subpixels=settings.native_subpixels,
     )
     probability, _ = predict_image(
         model.model,
@@ -307,19 +306,16 @@ def _cache_names(spec, config, settings, seed, count, validation):
 
 
 def _recipe_settings(settings):
-    """The island settings as the cache names hash them: ``subtract_compact`` and
-    ``native_subpixels`` only when set, so that examples cached before these settings
-    existed keep their names."""
+    """The island settings as the cache names hash them: ``subtract_compact`` only when
+    set, so that examples cached before this setting existed keep their names."""
     values = dataclasses.asdict(settings)
     if not values["subtract_compact"]:
         del values["subtract_compact"]
-    if values["native_subpixels"] == 1:
-        del values["native_subpixels"]
     return values
 
 
-def _augmented(batch, rng, subpixels):
-    return dihedral(batch, int(rng.integers(4)), bool(rng.integers(2)), subpixels)
+def _augmented(batch, rng):
+    return dihedral(batch, int(rng.integers(4)), bool(rng.integers(2)))
 
 
 def train_island_classifier(
@@ -382,12 +378,8 @@ def train_island_classifier(
     dtype = select_precision(precision, device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    names = card.island_channel_names
     classifier = IslandClassifier(
-        len(names),
-        card.island_settings.cutout_pixels,
-        subpixels=subpixel_slot(names),
-        **card.islands["args"],
+        card.island_channels, card.island_settings.cutout_pixels, **card.islands["args"]
     ).to(device, memory_format=torch.channels_last)
     x = torch.from_numpy(training.cutouts).to(device, torch.float32)
     y = torch.from_numpy(training.diffuse).to(device, torch.float32)
@@ -407,7 +399,7 @@ def train_island_classifier(
         order = torch.from_numpy(rng.permutation(len(x))).to(device)
         for first in range(0, len(x), batch_size):
             index = order[first : first + batch_size]
-            batch = _augmented(x[index], rng, classifier.subpixels)
+            batch = _augmented(x[index], rng)
             batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits = classifier(batch).float()

@@ -11,12 +11,6 @@ is compact. A model card lists its input channels:
   averaged over each working pixel (:func:`diffuseradio.resolution.pixel_average`)
   and normalised the same way, with noise boxes of the same size on the sky.
 
-A model whose island classifier also sees the compact-source-subtracted
-image (the card's ``islands`` setting ``subtract_compact``) gets one more
-channel after the network's: the tapered image minus the native image's
-compact sources (:func:`diffuseradio.subtraction.subtract_compact`), in units
-of the tapered image's noise. Only the island stage reads this channel.
-
 :func:`model_input` builds both from one native-resolution image (the
 tapered channel is then its convolution to the working beam) or from a
 tapered image and a native one of the same field.
@@ -25,9 +19,8 @@ tapered image and a native one of the same field.
 import numpy as np
 
 from .exceptions import IncompatibleResolutionError, InvalidImageError
-from .normalization import network_input, normalize
+from .normalization import network_input
 from .resolution import pixel_average, to_working_grid
-from .subtraction import compact_model
 
 __all__ = ["model_input", "stack_channels", "working_mosaic"]
 
@@ -60,10 +53,7 @@ def model_input(card, mosaic, native=None):
     matched : `~diffuseradio.SurveyMosaic`
         ``mosaic`` on the working grid.
     image : numpy.ndarray
-        float32 ``(channels, ny, nx)`` network input on ``matched``'s grid,
-        then the compact-source-subtracted channel when the card's island
-        stage asks for it (the network reads the first
-        ``len(card.input_channels)``).
+        float32 ``(channels, ny, nx)`` network input on ``matched``'s grid.
 
     Raises
     ------
@@ -95,11 +85,7 @@ def model_input(card, mosaic, native=None):
             f"the image is {matched.shape[0]}x{matched.shape[1]} pixels at the model's "
             f"working resolution; at least {MIN_SIDE_PIXELS} pixels are needed"
         )
-    settings = card.island_settings
-    subtract = settings is not None and settings.subtract_compact
-    return matched, stack_channels(
-        matched, native, native_beam=beam, subtract_compact=subtract, **card.normalization
-    )
+    return matched, stack_channels(matched, native, native_beam=beam, **card.normalization)
 
 
 def working_mosaic(card, mosaic):
@@ -136,7 +122,6 @@ def stack_channels(
     native=None,
     *,
     native_beam=None,
-    subtract_compact=False,
     name="snr_asinh",
     parameters=None,
     rms_box_beams=30.0,
@@ -152,10 +137,6 @@ def stack_channels(
         then averaged over the working pixels.
     native_beam : `radio_beam.Beam`, optional
         Beam of the native channel; None for a one-channel input.
-    subtract_compact : bool, optional
-        Append the tapered image minus the compact sources of the native
-        one (at ``native_beam``), normalised with the tapered image's
-        noise (needs ``native_beam``).
     name, parameters, rms_box_beams
         The normalisation (a model card's ``normalization``); the native
         channel's noise boxes have the same size on the sky as the tapered
@@ -164,12 +145,9 @@ def stack_channels(
     Returns
     -------
     numpy.ndarray
-        float32 ``(1, ny, nx)`` or ``(2, ny, nx)``, then one more channel
-        with ``subtract_compact``.
+        float32 ``(1, ny, nx)`` or ``(2, ny, nx)``.
     """
-    if subtract_compact and native_beam is None:
-        raise ValueError("subtracting the compact sources needs a native channel")
-    tapered, rms = network_input(
+    tapered, _ = network_input(
         matched, name=name, parameters=parameters, rms_box_beams=rms_box_beams
     )
     if native_beam is None:
@@ -180,11 +158,7 @@ def stack_channels(
     native_image, _ = network_input(
         averaged, name=name, parameters=parameters, rms_box_beams=box_beams
     )
-    channels = [tapered, native_image]
-    if subtract_compact:
-        subtracted = matched.data - compact_model(native, matched)
-        channels.append(np.nan_to_num(normalize(subtracted, rms, name=name, parameters=parameters)))
-    return np.stack(channels)
+    return np.stack([tapered, native_image])
 
 
 def _at_beam(native, beam):

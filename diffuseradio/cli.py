@@ -374,12 +374,6 @@ def _train_islands_parser(commands):
         "coarser pixels (1: none)",
     )
     parser.add_argument(
-        "--subtract-compact",
-        action="store_true",
-        help="cut out the tapered image minus the native image's compact sources too, as the "
-        "channel 'subtracted' (models with a native channel)",
-    )
-    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -421,7 +415,6 @@ def _run_train_islands(args):
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
         context_scale=args.context_scale,
-        subtract_compact=args.subtract_compact,
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}

@@ -79,13 +79,6 @@ class IslandSettings:
         islands (see :func:`paint_islands`).
     region_cover : float
         Fraction of a region's pixels on islands for the cap to apply.
-    subtract_compact : bool
-        Give the classifier one more channel: the tapered image with the
-        native image's compact sources subtracted
-        (:mod:`diffuseradio.subtraction`; needs a model with a native
-        channel), after the network input's. The islands are still found on
-        the tapered image: on the subtracted one, faint diffuse sources
-        reached only through a compact source on them would have no island.
     """
 
     seed_snr: float = 5.0
@@ -96,7 +89,6 @@ class IslandSettings:
     context_scale: int = 1
     region_threshold: float | None = None
     region_cover: float = 0.3
-    subtract_compact: bool = False
 
     def __post_init__(self):
         if not 0 < self.grow_snr <= self.seed_snr:
@@ -122,10 +114,6 @@ class IslandSettings:
             )
         if not 0 < self.region_cover <= 1:
             raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
-        if not isinstance(self.subtract_compact, bool):
-            raise ValueError(
-                f"subtract_compact must be true or false, not {self.subtract_compact!r}"
-            )
 
     @property
     def views(self):
@@ -134,7 +122,7 @@ class IslandSettings:
 
     def channels(self, input_channels):
         """Channels of each cutout, for a network input of ``input_channels``."""
-        return (input_channels + int(self.subtract_compact) + 2) * self.views
+        return (input_channels + 2) * self.views
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -266,10 +254,8 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     Parameters
     ----------
     image : numpy.ndarray
-        ``(C, H, W)`` network input, tapered channel first, then the
-        channel the island stage adds (the compact-source-subtracted image
-        with ``settings.subtract_compact``;
-        :func:`~diffuseradio.channels.model_input`).
+        ``(C, H, W)`` network input, tapered channel first
+        (:func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float

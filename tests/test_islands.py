@@ -236,7 +236,7 @@ def test_a_context_view_doubles_the_classifier_channels(tmp_path):
         ({"args": {"widths": [4, 8]}}, "three positive integers"),
         ({"args": {"depth": 3}}, "unexpected keyword"),
         ([], "expected a dict"),
-        ({"subtract_compact": True}, "needs a model with a native channel"),
+        ({"subtract_compact": True}, r"unknown keys \['subtract_compact'\]"),
         ({"members": [{"channels": ["mask"]}]}, r"unknown keys \['members'\]"),
         ({"native_subpixels": 2}, r"unknown keys \['native_subpixels'\]"),
     ],
@@ -426,6 +426,22 @@ def test_island_examples_from_simulated_fields(tiny_fields):
     np.testing.assert_array_equal(wider.cutouts[:, :3], examples.cutouts)
     np.testing.assert_array_equal(wider.diffuse, examples.diffuse)
     assert (wider.cutouts[:, 5].sum(axis=(1, 2)) * 4 >= wider.cutouts[:, 2].sum(axis=(1, 2))).all()
+
+
+def test_island_examples_cache_names_keep_their_recipe():
+    """The settings hashed into the names of cached examples are those of the earlier
+    versions (context_scale included), so that cached examples are found again."""
+    recipe = training_islands._recipe_settings(IslandSettings(cutout_pixels=16))
+    assert recipe == {
+        "seed_snr": 5.0,
+        "grow_snr": 3.0,
+        "min_area_beams": 4.0,
+        "max_area_beams": 300.0,
+        "cutout_pixels": 16,
+        "context_scale": 1,
+        "region_threshold": None,
+        "region_cover": 0.3,
+    }
 
 
 def test_island_examples_keep_the_callers_thread_count(tiny_fields):

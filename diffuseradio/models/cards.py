@@ -222,8 +222,7 @@ class ModelCard:
 
     @property
     def island_channels(self):
-        """Channels of the island classifier's cutouts: input channels (and the
-        compact-source-subtracted image), probability, mask."""
+        """Channels of the island classifier's cutouts: input channels, probability, mask."""
         return self.island_settings.channels(len(self.input_channels))
 
     def _check_islands(self):
@@ -238,12 +237,9 @@ class ModelCard:
         if unknown:
             _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
         try:
-            settings = self.island_settings
-            _island_classifier(self)
+            _island_classifier(self)  # the settings, then the classifier
         except (TypeError, ValueError) as err:
             _fail(self.name, "islands", str(err))
-        if settings.subtract_compact and self.native_beam is None:
-            _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")

@@ -106,7 +106,7 @@ def dihedral(array, k, flip):
     return np.ascontiguousarray(out[..., ::-1] if flip else out)
 
 
-def simulated_field(config, seed, index, *, validation=False, subtract_compact=False):
+def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
     The beam and noise of each field are drawn from the configured jitter
@@ -124,9 +124,6 @@ def simulated_field(config, seed, index, *, validation=False, subtract_compact=F
     validation : bool, optional
         Draw the sources from ``[data] validation_population`` (when set)
         instead of ``population``.
-    subtract_compact : bool, optional
-        Append the compact-source-subtracted channel of an island stage
-        that asks for it (:func:`~diffuseradio.channels.stack_channels`).
 
     Returns
     -------
@@ -134,8 +131,7 @@ def simulated_field(config, seed, index, *, validation=False, subtract_compact=F
         With its native image (``field.native``) when the model has a native
         channel.
     image : numpy.ndarray
-        float32 ``(channels, ny, nx)`` normalised network input (and the
-        island stage's extra channel).
+        float32 ``(channels, ny, nx)`` normalised network input.
     """
     data = config.data
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
@@ -169,7 +165,6 @@ def simulated_field(config, seed, index, *, validation=False, subtract_compact=F
         tapered,
         field.native,
         native_beam=config.native_beam,
-        subtract_compact=subtract_compact,
         name=config.normalization.name,
         parameters=config.normalization.parameters,
         rms_box_beams=config.normalization.rms_box_beams,

@@ -131,16 +131,10 @@ def _field_examples(job):
     torch.set_num_threads(1)
     model = _network(spec)
     card = model.card
-    field, image = simulated_field(
-        config,
-        seed,
-        index,
-        validation=validation,
-        subtract_compact=settings.subtract_compact,
-    )
+    field, image = simulated_field(config, seed, index, validation=validation)
     probability, _ = predict_image(
         model.model,
-        image[: len(card.input_channels)],
+        image,
         tile_size=card.tile_size,
         overlap=card.tile_overlap,
         precision=model.precision,
@@ -306,12 +300,8 @@ def _cache_names(spec, config, settings, seed, count, validation):
 
 
 def _recipe_settings(settings):
-    """The island settings as the cache names hash them: ``subtract_compact`` only when
-    set, so that examples cached before this setting existed keep their names."""
-    values = dataclasses.asdict(settings)
-    if not values["subtract_compact"]:
-        del values["subtract_compact"]
-    return values
+    """The island settings as the cache names hash them."""
+    return dataclasses.asdict(settings)
 
 
 def _augmented(batch, rng):

@@ -367,13 +367,6 @@ def _train_islands_parser(commands):
         parser.add_argument(f"--{option}", type=float, default=default, help=f"({default:g})")
     parser.add_argument("--cutout-pixels", type=int, default=32, help="(32)")
     parser.add_argument(
-        "--context-scale",
-        type=int,
-        default=1,
-        help="add a view of each island's surroundings this many times wider, at as many times "
-        "coarser pixels (1: none)",
-    )
-    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -414,7 +407,6 @@ def _run_train_islands(args):
         min_area_beams=args.min_area_beams,
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
-        context_scale=args.context_scale,
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}

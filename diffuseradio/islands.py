@@ -13,10 +13,7 @@ finders such as PyBDSF group emission:
 2. :func:`island_cutouts`: a square cutout centred on each island's
    brightness-weighted centroid, of the network input (all its channels),
    the segmentation network's probability, and the island's own mask
-   (which pixels are this island); optionally with a second, wider view
-   of the same maps at a coarser scale (the island's surroundings: the
-   core and other lobe of a radio galaxy, the rest of a cluster's
-   emission);
+   (which pixels are this island);
 3. an :class:`~diffuseradio.models.IslandClassifier` gives each cutout the
    probability that the island is diffuse emission;
 4. :func:`paint_islands`: that probability is written over the island's
@@ -67,10 +64,6 @@ class IslandSettings:
         segmentation network.
     cutout_pixels : int
         Side of the square cutout, in working-grid pixels.
-    context_scale : int
-        1: the cutout alone. ``k > 1``: a second view of the same maps,
-        ``k`` times wider and averaged over ``k x k`` pixel blocks to the
-        same size, is stacked on the cutout's channels.
     region_threshold : float or None
         None: the islands only raise the probability. A probability in
         (0, 1): each connected region of the segmentation network's
@@ -86,7 +79,6 @@ class IslandSettings:
     min_area_beams: float = 4.0
     max_area_beams: float = 300.0
     cutout_pixels: int = 32
-    context_scale: int = 1
     region_threshold: float | None = None
     region_cover: float = 0.3
 
@@ -104,10 +96,6 @@ class IslandSettings:
             isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
         ):
             raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
-        if isinstance(self.context_scale, bool) or not (
-            isinstance(self.context_scale, int) and self.context_scale >= 1
-        ):
-            raise ValueError(f"context_scale must be an integer >= 1, not {self.context_scale!r}")
         if self.region_threshold is not None and not 0 < self.region_threshold < 1:
             raise ValueError(
                 f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
@@ -115,14 +103,10 @@ class IslandSettings:
         if not 0 < self.region_cover <= 1:
             raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
 
-    @property
-    def views(self):
-        """Views stacked in each cutout: 1, or 2 with a context view."""
-        return 1 if self.context_scale == 1 else 2
-
     def channels(self, input_channels):
-        """Channels of each cutout, for a network input of ``input_channels``."""
-        return (input_channels + 2) * self.views
+        """Channels of each cutout, for a network input of ``input_channels``: those,
+        the probability and the island's mask."""
+        return input_channels + 2
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -176,7 +160,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     return labels
 
 
-def island_cutouts(image, labels, size, context_scale=1):
+def island_cutouts(image, labels, size):
     """Square cutouts centred on each island, with the island's mask.
 
     Parameters
@@ -188,21 +172,14 @@ def island_cutouts(image, labels, size, context_scale=1):
         ``(H, W)`` island labels (:func:`find_islands`).
     size : int
         Side of the cutouts in pixels; beyond the image edge they are 0.
-    context_scale : int, optional
-        With ``k > 1``, each cutout also holds a context view: the same
-        ``C + 1`` maps over a ``k * size`` square with the same centre,
-        averaged over ``k x k`` blocks (the mask becomes the fraction of
-        each block on the island).
 
     Returns
     -------
     ids : numpy.ndarray
         The labels present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 1), size, size)``: the channels of
-        ``image``, then 1 on the pixels of the island and 0 elsewhere
-        (``V = 1``); with a context view (``V = 2``) its ``C + 1`` maps
-        follow in the same order.
+        float32 ``(len(ids), C + 1, size, size)``: the channels of
+        ``image``, then 1 on the pixels of the island and 0 elsewhere.
     centres : numpy.ndarray
         ``(len(ids), 2)`` ``(y, x)`` centroids, weighted by the positive
         normalised brightness of the tapered channel (the cutout's pixel
@@ -210,10 +187,8 @@ def island_cutouts(image, labels, size, context_scale=1):
     """
     image = np.asarray(image, dtype=np.float32)
     ids = np.unique(labels[labels > 0])
-    channels = image.shape[0] + 1
-    views = 1 if context_scale == 1 else 2
     if not len(ids):
-        return ids, np.zeros((0, views * channels, size, size), np.float32), np.zeros((0, 2))
+        return ids, np.zeros((0, image.shape[0] + 1, size, size), np.float32), np.zeros((0, 2))
     weight = np.clip(np.nan_to_num(image[0], nan=0.0), 0, None)
     weight = np.where(labels > 0, weight + 1e-6, 0)  # a flat island still has a centre
     total = ndimage.sum(weight, labels, ids)
@@ -225,13 +200,12 @@ def island_cutouts(image, labels, size, context_scale=1):
         ],
         axis=1,
     )
-    cutouts = np.zeros((len(ids), views * channels, size, size), np.float32)
-    for n, (ident, centre) in enumerate(zip(ids, np.rint(centres).astype(int))):
-        cutouts[n, :channels] = _cutout(image, labels, ident, centre, size)
-        if views == 2:
-            wide = _cutout(image, labels, ident, centre, size * context_scale)
-            blocks = wide.reshape(channels, size, context_scale, size, context_scale)
-            cutouts[n, channels:] = blocks.mean(axis=(2, 4))
+    cutouts = np.stack(
+        [
+            _cutout(image, labels, ident, centre, size)
+            for ident, centre in zip(ids, np.rint(centres).astype(int))
+        ]
+    )
     return ids, cutouts, centres
 
 
@@ -271,15 +245,12 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ids : numpy.ndarray
         The islands present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 2), S, S)``: the channels of
-        ``image``, the probability and the island's mask, for each of the
-        ``V`` (``settings.views``) views (:func:`island_cutouts`).
+        float32 ``(len(ids), C + 2, S, S)``: the channels of ``image``, the
+        probability and the island's mask (:func:`island_cutouts`).
     """
     labels = find_islands(image[0], beam_area_pixels, settings, normalization=normalization)
     stacked = np.concatenate([image, probability[None]])
-    ids, cutouts, _ = island_cutouts(
-        stacked, labels, settings.cutout_pixels, settings.context_scale
-    )
+    ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
     return labels, ids, cutouts
 
 

@@ -300,8 +300,10 @@ def _cache_names(spec, config, settings, seed, count, validation):
 
 
 def _recipe_settings(settings):
-    """The island settings as the cache names hash them."""
-    return dataclasses.asdict(settings)
+    """The island settings as the cache names hash them: with ``context_scale`` 1, the
+    one value of a setting removed since, so that examples cached before keep their
+    names."""
+    return {**dataclasses.asdict(settings), "context_scale": 1}
 
 
 def _augmented(batch, rng):

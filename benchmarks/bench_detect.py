@@ -5,22 +5,23 @@ the mosaic (memory-mapped float64 FITS, NaN outside a circle as in
 LoTSS-DR2), runs ``detect`` (resolution matching, normalisation, tiled
 inference, stitching, back-projection, labelling, measurements) and reports
 the wall time, throughput in input megapixels per second and the process's
-peak resident memory. The bundled models are used when present; otherwise an
-untrained network of the same architecture and card (the speed does not
-depend on the weights).
+peak resident memory. The bundled model is used for the architecture it has
+(the U-Net); for the others, an untrained network of the architecture's card
+in ``configs/`` (the speed does not depend on the weights).
 
 Usage::
 
     python benchmarks/bench_detect.py [--sizes 2048 9500] [--threads 2]
-    python benchmarks/bench_detect.py --models lotss-diffuse-unet-2res@1.1.0 \
-        lotss-diffuse-unet-2res@1.4.0 --precisions bf16
+    python benchmarks/bench_detect.py --models lotss-diffuse-unet@1.5.0 --precisions bf16
     python benchmarks/bench_detect.py --devices cpu cuda --sizes 9500
 
 ``--devices cuda`` runs the network on the GPU (the rest of ``detect`` stays
 on the CPU threads) and adds the GPU's peak allocated memory.
 
-``--models`` compares registered models (e.g. without and with the island
-stage) instead of the bundled model of each architecture.
+``--models`` compares registered models (``name@version``; e.g. a model
+without and with the island stage, registered with
+:func:`~diffuseradio.models.register_model`) instead of one model of each
+architecture.
 """
 
 import argparse
@@ -40,8 +41,8 @@ CONFIGS = HERE.parent / "configs"
 
 
 def load_detector(architecture, precision, device="cpu"):
-    """A registered model (``name@version``), the bundled model of an architecture, or else
-    an untrained network with the architecture's card."""
+    """A registered model (``name@version``), the registered model of an architecture, or
+    else an untrained network with the architecture's card."""
     import torch
 
     from diffuseradio import DiffuseDetector, ModelNotFoundError

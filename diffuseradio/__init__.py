@@ -8,9 +8,9 @@ tables, DS9 regions and FITS maps.
 from .catalog import DetectionCatalog
 from .detector import DiffuseDetector
 from .exceptions import (
-    DiffuseRadioWarning,
     ChecksumError,
     DiffuseRadioError,
+    DiffuseRadioWarning,
     IncompatibleResolutionError,
     InvalidImageError,
     MissingBeamError,

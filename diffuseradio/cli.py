@@ -54,7 +54,6 @@ def _parser():
     _simulate_parser(commands)
     _train_parser(commands)
     _train_islands_parser(commands)
-    _combine_islands_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
     _subtract_compact_parser(commands)
@@ -139,11 +138,11 @@ def _add_operating_point_arguments(parser):
 def _run_detect(args):
     import astropy.units as u
 
+    from .catalog import mosaic_stem, output_paths, write_outputs
     from .detector import DiffuseDetector
     from .examples import example_field_path
     from .exceptions import MissingBeamError
     from .mosaic import SurveyMosaic
-    from .catalog import mosaic_stem, output_paths, write_outputs
 
     images = [Path(p) for p in args.images]
     if args.example:
@@ -368,35 +367,6 @@ def _train_islands_parser(commands):
         parser.add_argument(f"--{option}", type=float, default=default, help=f"({default:g})")
     parser.add_argument("--cutout-pixels", type=int, default=32, help="(32)")
     parser.add_argument(
-        "--context-scale",
-        type=int,
-        default=1,
-        help="add a view of each island's surroundings this many times wider, at as many times "
-        "coarser pixels (1: none)",
-    )
-    parser.add_argument(
-        "--subtract-compact",
-        action="store_true",
-        help="cut out the tapered image minus the native image's compact sources too, as the "
-        "channel 'subtracted' (models with a native channel)",
-    )
-    parser.add_argument(
-        "--native-subpixels",
-        type=int,
-        default=1,
-        metavar="K",
-        help="cut out the native image at pixels K times smaller than the working ones too, as "
-        "K*K channels 'native_sub_a_b' (models with a native channel; default 1: none)",
-    )
-    parser.add_argument(
-        "--channels",
-        nargs="+",
-        default=None,
-        metavar="NAME",
-        help="the cutout channels the classifier reads, by name (default: all of the input "
-        "channels, 'subtracted' with --subtract-compact, 'probability' and 'mask')",
-    )
-    parser.add_argument(
         "--device", default="auto", help="where the classifier trains: auto, cpu, cuda, cuda:1"
     )
     parser.add_argument(
@@ -419,8 +389,8 @@ def _run_train_islands(args):
     import dataclasses
     import shlex
 
-    from .postprocess.islands import IslandSettings
     from .models import load_model, save_model, select_device, select_precision
+    from .postprocess.islands import IslandSettings
     from .training import TrainingConfig, add_islands, island_examples, train_island_classifier
 
     command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
@@ -437,14 +407,9 @@ def _run_train_islands(args):
         min_area_beams=args.min_area_beams,
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
-        context_scale=args.context_scale,
-        subtract_compact=args.subtract_compact,
-        native_subpixels=args.native_subpixels,
     )
     classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
     islands = {**dataclasses.asdict(settings), "args": classifier_args}
-    if args.channels is not None:
-        islands.update(args={}, members=[{"channels": args.channels, "args": classifier_args}])
     card = dataclasses.replace(loaded.card, islands=islands)
     progress = not args.no_progress
     examples = {
@@ -510,29 +475,6 @@ def _run_train_islands(args):
     network, card = add_islands(
         loaded.model, card, classifier, version=args.version, training=training
     )
-    print(f"saved {save_model(network, card, args.output)}")
-
-
-def _combine_islands_parser(commands):
-    parser = commands.add_parser(
-        "combine-islands",
-        help="one model whose island stage averages the island classifiers of several",
-        description="Save the first MODEL's network with an island stage that averages the "
-        "probabilities of the island classifiers of all MODELs (same segmentation network and "
-        "islands) as a new version; set its operating point on validation fields afterwards "
-        "(scripts/set_operating_point.py).",
-    )
-    parser.add_argument("models", nargs="+", metavar="MODEL", help="registry names or card paths")
-    parser.add_argument("--version", required=True, help="version of the new card")
-    parser.add_argument("--output", type=Path, required=True, help="folder for weights and card")
-    parser.set_defaults(run=_run_combine_islands)
-
-
-def _run_combine_islands(args):
-    from .models import save_model
-    from .training import combine_islands
-
-    network, card = combine_islands(args.models, version=args.version)
     print(f"saved {save_model(network, card, args.output)}")
 
 

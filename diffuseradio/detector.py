@@ -239,7 +239,7 @@ class DiffuseDetector:
         matched, image = model_input(card, mosaic, native)
         network, spread = predict_image(
             self.model,
-            image[: len(card.input_channels)],
+            image,
             tile_size=card.tile_size,
             overlap=card.tile_overlap,
             batch_size=batch_size,

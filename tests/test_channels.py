@@ -1,5 +1,8 @@
 """The network input of one- and two-channel models (diffuseradio.channels)."""
 
+import copy
+import dataclasses
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -8,9 +11,9 @@ from helpers import lotss_wcs
 from scipy.stats import spearmanr
 
 from diffuseradio import DiffuseDetector, IncompatibleResolutionError, SurveyMosaic
-from diffuseradio.preprocess.inputs import model_input
 from diffuseradio.models import UNet
 from diffuseradio.mosaic.regrid import pixel_average
+from diffuseradio.preprocess.inputs import model_input
 from diffuseradio.training import TrainingConfig, export_model
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")
@@ -79,6 +82,34 @@ def test_detector_runs_a_two_channel_model_on_a_6_arcsec_image(two_channel, lots
     probability = two_channel.predict(lotss_6, augment=False)
     assert probability.shape == lotss_6.shape
     assert np.nanmin(probability) >= 0 and np.nanmax(probability) <= 1
+
+
+class CallsEveryIslandDiffuse(torch.nn.Module):
+    """An island classifier that scores every island 1 and keeps the cutouts' shapes."""
+
+    def __init__(self):
+        super().__init__()
+        self.shapes = set()
+
+    def forward(self, x):
+        self.shapes.add(tuple(x.shape[1:]))
+        return torch.full((x.shape[0],), 20.0)
+
+
+def test_detect_with_the_island_stage_of_a_two_channel_model(two_channel, lotss_6):
+    """detect end to end: both channels, then the islands, whose cutouts hold the tapered
+    and native channels, the probability and the mask."""
+    islands = {"min_area_beams": 2.0, "cutout_pixels": 16, "args": {}}
+    card = dataclasses.replace(two_channel.card, islands=islands, sha256=None)
+    assert card.island_channels == 4
+    network = copy.deepcopy(two_channel.model)
+    network.island_classifier = CallsEveryIslandDiffuse()
+    detector = DiffuseDetector(network, card, device="cpu", precision="fp32")
+    catalog = detector.detect(lotss_6, augment=False)
+    assert network.island_classifier.shapes == {(4, 16, 16)}
+    assert catalog.segmentation.shape == lotss_6.shape
+    assert len(catalog) > 0  # the islands, all scored diffuse
+    assert np.nanmax(catalog.probability) == pytest.approx(1.0)
 
 
 def test_refusals(two_channel, one_channel, lotss_6):

@@ -185,7 +185,7 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     status = run(
         "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
         "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
-        "--context-scale", 2, "--precision", "fp32", "--examples-dir", tmp_path / "examples",
+        "--precision", "fp32", "--examples-dir", tmp_path / "examples",
         "--batch-size", 16, "--learning-rate", 1e-3, "--classifier-widths", 8, 16, 24,
         "--no-progress",
     )  # fmt: skip
@@ -196,7 +196,6 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
     assert capsys.readouterr().out.strip() == f"saved {saved}"
     detector = DiffuseDetector.from_pretrained(saved, device="cpu")
     assert detector.card.island_settings.cutout_pixels == 16
-    assert detector.card.island_settings.context_scale == 2
     assert detector.card.training["islands"]["precision"] == "float32"
     assert detector.card.training["islands"]["base_model"] == "cli-test@0.1.0"
     assert detector.card.training["islands"]["fields"] == 2

@@ -13,8 +13,13 @@ from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autou
 
 from diffuseradio import DiffuseDetector, DiffuseRadioWarning, SurveyMosaic
 from diffuseradio.exceptions import ModelError
-from diffuseradio.postprocess.islands import IslandSettings, find_islands, island_cutouts, paint_islands
 from diffuseradio.models import IslandClassifier, classify_cutouts, load_model, save_model
+from diffuseradio.postprocess.islands import (
+    IslandSettings,
+    find_islands,
+    island_cutouts,
+    paint_islands,
+)
 from diffuseradio.preprocess.normalization import normalize
 from diffuseradio.training import (
     IslandExamples,
@@ -74,9 +79,6 @@ def test_blanked_pixels_are_never_islands():
         ({"grow_snr": 6.0}, "grow_snr <= seed_snr"),
         ({"min_area_beams": 400.0}, "min_area_beams < max_area_beams"),
         ({"cutout_pixels": 4}, "cutout_pixels must be an integer >= 8"),
-        ({"context_scale": 0}, "context_scale must be an integer >= 1"),
-        ({"context_scale": 1.5}, "context_scale must be an integer >= 1"),
-        ({"context_scale": True}, "context_scale must be an integer >= 1"),
         ({"region_threshold": 1.0}, "region_threshold must be None or in"),
         ({"region_threshold": 0.0}, "region_threshold must be None or in"),
         ({"region_cover": 0.0}, "region_cover must be in"),
@@ -107,28 +109,7 @@ def test_cutouts_are_centred_on_the_brightness_weighted_centroid():
     assert cutouts[2, 1, 8, 8] == 47 * 100 + 1
     assert (cutouts[2, :, 8 + 3 :, :] == 0).all() and (cutouts[2, :, :, : 8 - 1] == 0).all()
     assert cutouts[2, 2].sum() == 15
-
-
-def test_context_view_is_the_wider_cutout_averaged_over_blocks():
-    rng = np.random.default_rng(3)
-    image = rng.normal(size=(2, 60, 70)).astype(np.float32)
-    image[1, 20:30, 5:9] = np.nan  # blanked: read as 0 in both views
-    labels = np.zeros((60, 70), np.int32)
-    labels[30:34, 30:36] = 1
-    labels[2:5, 60:68] = 2  # near a corner: the wide view runs off the image
-    ids, plain, centres = island_cutouts(image, labels, 8)
-    _, stacked, same_centres = island_cutouts(image, labels, 8, context_scale=3)
-    _, wide, _ = island_cutouts(image, labels, 24)
-    assert stacked.shape == (2, 6, 8, 8)
-    np.testing.assert_array_equal(same_centres, centres)
-    np.testing.assert_array_equal(stacked[:, :3], plain)  # the first view is unchanged
-    blocks = wide.reshape(2, 3, 8, 3, 8, 3).mean(axis=(3, 5))
-    np.testing.assert_allclose(stacked[:, 3:], blocks, rtol=1e-6, atol=1e-7)
-    assert np.isfinite(stacked).all()
-    # the context mask is the fraction of each 3 x 3 block on the island: 24 pixels in all
-    assert stacked[0, 5].sum() * 9 == pytest.approx(24)
-    assert stacked[1, 5].sum() * 9 == pytest.approx(24)
-    assert island_cutouts(image, np.zeros_like(labels), 8, 2)[1].shape == (0, 6, 8, 8)
+    assert island_cutouts(image, np.zeros_like(labels), 16)[1].shape == (0, 3, 16, 16)
 
 
 def test_paint_raises_islands_only():
@@ -216,18 +197,6 @@ def test_card_with_islands_round_trips_through_the_registry(tmp_path):
         save_model(loaded.model, plain, tmp_path / "plain")
 
 
-def test_a_context_view_doubles_the_classifier_channels(tmp_path):
-    card = island_card(context_scale=2)
-    assert card.island_channels == 6 and card.island_settings.views == 2
-    classifier = IslandClassifier(6, 16, widths=(4, 8, 8), hidden=8).eval()
-    network, card = add_islands(tiny_network(), card, classifier, version="1.1")
-    loaded = load_model(save_model(network, card, tmp_path), device="cpu", precision="fp32")
-    assert loaded.card.island_settings.context_scale == 2
-    x = torch.randn(3, 6, 16, 16)
-    with torch.no_grad():
-        torch.testing.assert_close(loaded.model.island_classifier(x), classifier(x))
-
-
 @pytest.mark.parametrize(
     ("islands", "message"),
     [
@@ -236,7 +205,10 @@ def test_a_context_view_doubles_the_classifier_channels(tmp_path):
         ({"args": {"widths": [4, 8]}}, "three positive integers"),
         ({"args": {"depth": 3}}, "unexpected keyword"),
         ([], "expected a dict"),
-        ({"subtract_compact": True}, "needs a model with a native channel"),
+        ({"subtract_compact": True}, r"unknown keys \['subtract_compact'\]"),
+        ({"members": [{"channels": ["mask"]}]}, r"unknown keys \['members'\]"),
+        ({"native_subpixels": 2}, r"unknown keys \['native_subpixels'\]"),
+        ({"context_scale": 1}, r"unknown keys \['context_scale'\]"),
     ],
 )
 def test_invalid_islands_in_a_card(islands, message):
@@ -416,14 +388,35 @@ def test_island_examples_from_simulated_fields(tiny_fields):
     assert ((examples.cutouts[:, 1] >= 0) & (examples.cutouts[:, 1] <= 1)).all()
     assert set(np.unique(examples.cutouts[:, 2])) == {0, 1}
     assert (examples.cutouts[:, 2, 16 // 2, 16 // 2] == 1).mean() > 0.8  # centred on the island
-    # with a context view: the same islands, their cutouts first, then the wider view
-    wider = island_examples(
-        model, config, dataclasses.replace(settings, context_scale=2), seed=4, count=2
-    )
-    assert wider.cutouts.shape[1:] == (6, 16, 16)
-    np.testing.assert_array_equal(wider.cutouts[:, :3], examples.cutouts)
-    np.testing.assert_array_equal(wider.diffuse, examples.diffuse)
-    assert (wider.cutouts[:, 5].sum(axis=(1, 2)) * 4 >= wider.cutouts[:, 2].sum(axis=(1, 2))).all()
+
+
+def test_island_examples_cache_names_keep_their_recipe():
+    """The settings hashed into the names of cached examples are those of the earlier
+    versions (context_scale included), so that cached examples are found again."""
+    recipe = training_islands._recipe_settings(IslandSettings(cutout_pixels=16))
+    assert recipe == {
+        "seed_snr": 5.0,
+        "grow_snr": 3.0,
+        "min_area_beams": 4.0,
+        "max_area_beams": 300.0,
+        "cutout_pixels": 16,
+        "context_scale": 1,
+        "region_threshold": None,
+        "region_cover": 0.3,
+    }
+
+
+def test_island_examples_keep_the_callers_thread_count(tiny_fields):
+    """Fields simulated in this process use one thread, as in a worker, and leave the
+    caller's thread count as it was (later inference runs on it)."""
+    model, config = tiny_fields
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        island_examples(model, config, IslandSettings(cutout_pixels=16), seed=4, count=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""The bundled models end to end: what they find, and what they must not."""
+"""The bundled (default) model end to end: what it finds, and what it must not."""
 
 import warnings
 
@@ -22,16 +22,8 @@ B1315 = ("lotss_dr2_B1315+415_radiogalaxy", "LoTSS_DR2_B1315+415_P198+42_cutout.
 
 
 @pytest.fixture(scope="module")
-def default_detector():
+def detector():
     return DiffuseDetector.from_pretrained(device="cpu")
-
-
-@pytest.fixture(scope="module", params=["default", "lotss-diffuse-unet-2res"])
-def detector(request, default_detector):
-    """Each bundled model that takes 6" images: the default one and the two-resolution one."""
-    if request.param == "default":
-        return default_detector
-    return DiffuseDetector.from_pretrained(request.param, device="cpu")
 
 
 def noise_field(shape=(800, 800), rms=80e-6, seed=0):
@@ -106,18 +98,18 @@ def test_real_radio_galaxy_not_taken_for_diffuse_emission(detector, real_data_pa
         assert len(detector.detect(mosaic)) == 0
 
 
-def test_real_a2744_halo(default_detector, real_data_path):
+def test_real_a2744_halo(detector, real_data_path):
     mosaic = SurveyMosaic.read(real_data_path(*A2744))
-    catalog = default_detector.detect(mosaic)
+    catalog = detector.detect(mosaic)
     halo = SkyCoord("00h14m20s", "-30d23m00s")
     found = catalog.table[catalog.table["sky_centroid"].separation(halo) < 3 * u.arcmin]
     assert len(found) >= 1
 
 
-def test_real_rxcj1825_halo(default_detector, real_data_path):
+def test_real_rxcj1825_halo(detector, real_data_path):
     """The giant halo (about 15' across) covers the cluster centre."""
     mosaic = SurveyMosaic.read(real_data_path(*RXCJ1825))
-    catalog = default_detector.detect(mosaic)
+    catalog = detector.detect(mosaic)
     centre = SkyCoord(276.34, 30.44, unit="deg")  # PSZ2 G058.29+18.55
     row = detection_at(catalog, mosaic, centre)
     assert row is not None, "no detection covers the cluster centre"

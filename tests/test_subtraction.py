@@ -1,18 +1,13 @@
-"""Compact-source subtraction (diffuseradio.subtraction) and its island channel."""
-
-import dataclasses
+"""Compact-source subtraction (diffuseradio.subtraction) and its command."""
 
 import astropy.units as u
 import numpy as np
 import pytest
-import torch
 from helpers import lotss_wcs
 from radio_beam import Beam
 from scipy import ndimage
 
-from diffuseradio import DiffuseDetector, SurveyMosaic
-from diffuseradio.preprocess.inputs import model_input, stack_channels
-from diffuseradio.postprocess.islands import IslandSettings
+from diffuseradio import SurveyMosaic
 from diffuseradio.preprocess.compact import compact_emission, subtract_compact
 
 P205 = ("lotss_dr1_P205+55_field", "LoTSS_DR1_P205+55_cutout_600px.fits")
@@ -116,76 +111,6 @@ def test_the_native_image_must_be_finer(pair):
         subtract_compact(tapered, native.convolve_to(Beam(30 * u.arcsec)))
 
 
-def test_stack_channels_appends_the_subtracted_image(pair):
-    tapered, native = pair
-    beam = Beam(6 * u.arcsec)
-    plain = stack_channels(tapered, native, native_beam=beam)
-    image = stack_channels(tapered, native, native_beam=beam, subtract_compact=True)
-    assert image.shape == (3, *tapered.shape)
-    np.testing.assert_array_equal(image[:2], plain)
-    # normalised with the tapered image's noise: it differs from the tapered channel at the
-    # compact sources only
-    pixel = pixel_of(*POINTS[0][:2])
-    assert image[2][pixel] < 0.5 * image[0][pixel]
-    far = pixel_of(*BROAD[:2])
-    assert image[2][far] == pytest.approx(image[0][far], rel=0.02)
-    with pytest.raises(ValueError, match="needs a native channel"):
-        stack_channels(tapered, subtract_compact=True)
-
-
-def test_island_setting_and_model_input(pair, tmp_path):
-    from test_channels import card_with
-
-    with pytest.raises(ValueError, match="subtract_compact must be true or false"):
-        IslandSettings(subtract_compact="yes")
-    assert IslandSettings(subtract_compact=True).channels(2) == 5
-    assert IslandSettings(context_scale=2).channels(1) == 6
-    card = card_with(6.0, tmp_path).card
-    islands = {"args": {}, **dataclasses.asdict(IslandSettings(subtract_compact=True))}
-    with_islands = dataclasses.replace(card, islands=islands, sha256=None)
-    tapered, native = pair
-    matched, image = model_input(with_islands, tapered, native=native)
-    _, plain = model_input(card, tapered, native=native)
-    assert image.shape == (3, *matched.shape) and with_islands.island_channels == 5
-    np.testing.assert_array_equal(image[:2], plain)
-
-
-class TwoChannelsOnly(torch.nn.Module):
-    """A segmentation network that says 'not diffuse' and checks it gets the network input only."""
-
-    def forward(self, x):
-        assert x.shape[1] == 2, x.shape
-        return torch.full((x.shape[0], 1, *x.shape[2:]), -20.0)
-
-
-class KeepsItsPeak(torch.nn.Module):
-    """An island classifier reading the subtracted channel: diffuse when an island's centre
-    keeps more than half of its tapered value there."""
-
-    def forward(self, x):
-        assert x.shape[1] == 5, x.shape  # tapered, native, subtracted, probability, mask
-        centre = x.shape[-1] // 2
-        tapered, subtracted = x[:, 0, centre, centre], x[:, 2, centre, centre]
-        return 20.0 * (subtracted - 0.5 * tapered)
-
-
-def test_detector_gives_the_classifier_the_subtracted_image(rng, tmp_path):
-    from test_channels import card_with
-
-    settings = IslandSettings(min_area_beams=2.0, cutout_pixels=16, subtract_compact=True)
-    islands = {"args": {"widths": [4, 8, 8], "hidden": 8}, **dataclasses.asdict(settings)}
-    card = dataclasses.replace(card_with(6.0, tmp_path).card, islands=islands, sha256=None)
-    assert card.island_channels == 5
-    network = TwoChannelsOnly()
-    network.island_classifier = KeepsItsPeak()
-    detector = DiffuseDetector(network, card, device="cpu", precision="fp32")
-    # a smaller, fainter broad source (S/N ~ 20), so that its island does not reach the others
-    tapered, native = make_pair(rng, broad=(*BROAD[:2], 60.0, 0.03))
-    probability = detector.predict(tapered, native=native, augment=False)
-    assert probability[pixel_of(*BROAD[:2])] > 0.99
-    assert max(probability[pixel_of(x0, y0)] for x0, y0, _, _ in POINTS) < 0.01
-
-
 def test_command_writes_the_subtracted_image(pair, tmp_path, capsys):
     from diffuseradio.cli import main
 
@@ -207,41 +132,6 @@ def test_command_writes_the_subtracted_image(pair, tmp_path, capsys):
     assert "must be finer" in capsys.readouterr().err and not swapped.exists()
 
 
-def test_island_examples_on_the_subtracted_image(tmp_path):
-    from diffuseradio.models import UNet
-    from diffuseradio.training import TrainingConfig, export_model, island_examples
-
-    config = TrainingConfig.from_dict(
-        {
-            "model": {"name": "two", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
-            "grid": {"tile_size": 64, "tile_overlap": 16, "native_beam_arcsec": 6.0},
-            "data": {
-                "field_size": 160,
-                "beam_jitter_arcsec": [20.0, 20.0],
-                "population": {"halo_density": 40.0, "minihalo_density": 20.0},
-            },
-        }
-    )
-    torch.manual_seed(2)
-    network = UNet(in_channels=2, num_classes=1, **config.model.args)
-    model = export_model(network, config, tmp_path)
-    settings = IslandSettings(cutout_pixels=16)
-    plain = island_examples(model, config, settings, seed=3, count=2)
-    subtracted = island_examples(
-        model, config, dataclasses.replace(settings, subtract_compact=True), seed=3, count=2
-    )
-    # the same islands, with the subtracted image after the network input's channels
-    assert plain.cutouts.shape[1:] == (4, 16, 16)
-    assert subtracted.cutouts.shape[1:] == (5, 16, 16)
-    np.testing.assert_array_equal(subtracted.cutouts[:, [0, 1, 3, 4]], plain.cutouts)
-    np.testing.assert_array_equal(subtracted.diffuse, plain.diffuse)
-    # at their centres, diffuse islands keep more of their tapered brightness than the others
-    centre = subtracted.cutouts[:, :, 8, 8].astype(np.float32)
-    kept = centre[:, 2] - centre[:, 0]  # normalised units: 0 when nothing is subtracted
-    assert subtracted.diffuse.any() and (~subtracted.diffuse).any()
-    assert np.median(kept[subtracted.diffuse]) > np.median(kept[~subtracted.diffuse])
-
-
 @pytest.mark.parametrize("offset", [(0.0, 0.0), (3.0, 3.0), (1.5, -2.0), (-100.3, 40.7)])
 def test_subtraction_is_exact_to_a_few_parts_in_ten_thousand(offset):
     """A noise-free point source anywhere within a pixel: the model's convolution kernel
@@ -252,15 +142,3 @@ def test_subtraction_is_exact_to_a_few_parts_in_ten_thousand(offset):
     native = render(sky, 6.0, 1.5, 320, 1e-6, rng)
     residual = subtract_compact(tapered, native).data
     assert np.abs(residual).max() < 5e-4 * tapered.data.max()
-
-
-def test_cache_names_keep_their_hash_without_the_setting():
-    from diffuseradio.training.islands import _recipe_settings
-
-    later = {"subtract_compact", "native_subpixels"}
-    plain = _recipe_settings(IslandSettings())
-    assert not later & set(plain)  # examples cached before these settings keep their names
-    everything = dataclasses.asdict(IslandSettings())
-    assert plain == {k: v for k, v in everything.items() if k not in later}
-    assert _recipe_settings(IslandSettings(subtract_compact=True))["subtract_compact"] is True
-    assert _recipe_settings(IslandSettings(native_subpixels=2))["native_subpixels"] == 2

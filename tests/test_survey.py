@@ -21,11 +21,11 @@ from astropy.table import QTable, Table, vstack
 from regions import Regions
 
 from diffuseradio import SurveyMosaic
+from diffuseradio.catalog import OUTPUTS, mosaic_stem, output_paths
 from diffuseradio.cli import main
 from diffuseradio.detector import DiffuseDetector
 from diffuseradio.models import UNet
 from diffuseradio.simulate import SkySimulator
-from diffuseradio.catalog import OUTPUTS, mosaic_stem, output_paths
 from diffuseradio.survey import deduplicate, run_survey
 from diffuseradio.training import TrainingConfig, export_model
 

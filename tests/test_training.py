@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import load_file
 
 from diffuseradio import DiffuseDetector
-from diffuseradio.preprocess.inputs import stack_channels
 from diffuseradio.exceptions import ModelError
+from diffuseradio.preprocess.inputs import stack_channels
 from diffuseradio.simulate import SkySimulator, write_field
 from diffuseradio.training import (
     OPERATING_THRESHOLDS,

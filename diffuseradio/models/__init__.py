@@ -4,7 +4,7 @@ See :doc:`/models` for the registry and the card format.
 """
 
 from .cards import ARCHITECTURES, ModelCard, build_network
-from .classifier import IslandClassifier, IslandEnsemble, classify_cutouts, dihedral
+from .classifier import IslandClassifier, classify_cutouts, dihedral
 from .device import inference_context, select_device, select_precision, to_device
 from .inference import predict_image
 from .registry import (
@@ -21,7 +21,6 @@ from .unet import UNet
 __all__ = [
     "ARCHITECTURES",
     "IslandClassifier",
-    "IslandEnsemble",
     "LoadedModel",
     "ModelCard",
     "TransUNet",

@@ -22,11 +22,11 @@ import torch
 from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
-from ..exceptions import ModelError
 from ..atomic import publish, temporary_sibling
-from ..postprocess.islands import IslandSettings, subpixel_slot
+from ..exceptions import ModelError
+from ..postprocess.islands import IslandSettings
 from ..preprocess.normalization import NORMALIZATIONS
-from .classifier import IslandClassifier, IslandEnsemble
+from .classifier import IslandClassifier
 from .transunet import TransUNet
 from .unet import UNet
 
@@ -38,7 +38,7 @@ ARCHITECTURES = {"unet": UNet, "transunet": TransUNet}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 #: Keys of a card's ``islands`` that describe the classifier, not the islands.
-_CLASSIFIER_KEYS = ("args", "members")
+_CLASSIFIER_KEYS = ("args",)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL_SCHEMES = ("http://", "https://", "file://")
 #: JSON keys of the fields whose JSON key differs from their Python name.
@@ -116,12 +116,7 @@ class ModelCard:
         :class:`~diffuseradio.islands.IslandSettings` and ``"args"``, the
         keyword arguments of the
         :class:`~diffuseradio.models.IslandClassifier` (besides its input
-        channels and cutout size); or, for an
-        :class:`~diffuseradio.models.IslandEnsemble`, ``"members"``: a list of
-        ``{"channels": [...], "args": {...}}``, the cutout channels each
-        member reads, by name (see
-        :meth:`~diffuseradio.islands.IslandSettings.channel_names`), and its
-        arguments. The weights are in the same file, under
+        channels and cutout size). The weights are in the same file, under
         ``island_classifier.``. None (default): no second stage.
     weights_file : str
         File name of the ``.safetensors`` weights, relative to the card.
@@ -227,15 +222,8 @@ class ModelCard:
 
     @property
     def island_channels(self):
-        """Channels of the island classifier's cutouts: input channels (and the
-        compact-source-subtracted image), probability, mask."""
+        """Channels of the island classifier's cutouts: input channels, probability, mask."""
         return self.island_settings.channels(len(self.input_channels))
-
-    @property
-    def island_channel_names(self):
-        """Names of the island cutouts' channels
-        (:meth:`~diffuseradio.islands.IslandSettings.channel_names`)."""
-        return self.island_settings.channel_names([c["name"] for c in self.input_channels])
 
     def _check_islands(self):
         if self.islands is None:
@@ -248,40 +236,10 @@ class ModelCard:
         unknown = sorted(set(self.islands) - known)
         if unknown:
             _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
-        if "members" in self.islands:
-            self._check_members()
         try:
-            settings = self.island_settings
-            _island_classifier(self)
+            _island_classifier(self)  # the settings, then the classifier
         except (TypeError, ValueError) as err:
             _fail(self.name, "islands", str(err))
-        if settings.subtract_compact and self.native_beam is None:
-            _fail(self.name, "islands", "subtract_compact needs a model with a native channel")
-        if settings.subpixels and self.native_beam is None:
-            _fail(self.name, "islands", "native_subpixels needs a model with a native channel")
-
-    def _check_members(self):
-        members = self.islands["members"]
-        if self.islands["args"]:
-            _fail(self.name, "islands", "with 'members', give each member its own 'args'")
-        if not isinstance(members, list) or not members:
-            _fail(self.name, "islands", "'members' must be a non-empty list")
-        names = self.island_channel_names
-        for member in members:
-            if not isinstance(member, dict) or not set(member) <= {"channels", "args"}:
-                _fail(
-                    self.name,
-                    "islands",
-                    f"a member is {{'channels': [...], 'args': {{}}}}, not {member!r}",
-                )
-            channels = member.get("channels")
-            if not isinstance(channels, list) or not channels or not set(channels) <= set(names):
-                _fail(
-                    self.name,
-                    "islands",
-                    f"member channels {channels!r}: known channels are {names}",
-                )
-            member.setdefault("args", {})
 
     def _check_version(self):
         _check_type(self.name, "version", self.version, str, "a string")
@@ -725,19 +683,8 @@ def _island_classifier(card):
 
     Returns
     -------
-    IslandClassifier or IslandEnsemble
-        One classifier reading all the cutout channels, or, with
-        ``"members"``, an ensemble whose members read the channels they name.
+    IslandClassifier
+        Reading all the cutout channels.
     """
     size = card.island_settings.cutout_pixels
-    members = card.islands.get("members")
-    names = card.island_channel_names
-    slot = subpixel_slot(names)
-    if members is None:
-        return IslandClassifier(len(names), size, subpixels=slot, **card.islands["args"])
-    indices = [[names.index(name) for name in member["channels"]] for member in members]
-    classifiers = [
-        IslandClassifier(len(i), size, subpixels=subpixel_slot(m["channels"]), **m["args"])
-        for i, m in zip(indices, members)
-    ]
-    return IslandEnsemble(classifiers, indices, subpixels=slot)
+    return IslandClassifier(card.island_channels, size, **card.islands["args"])

@@ -7,22 +7,17 @@ blocks at three resolutions, then a two-layer perceptron on the whole
 feature map, so that *where* a feature lies relative to the island's
 centre counts (a core at the centre, lobes either side, an arc off to one
 side). One logit per cutout.
-
-:class:`IslandEnsemble` averages the probabilities of several such
-classifiers, each reading its own subset of the cutout channels (e.g. one
-with the segmentation probability and one without, whose errors differ).
 """
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .device import inference_context, to_device
 from .inference import DIHEDRAL
 from .unet import Encoder
 
-__all__ = ["IslandClassifier", "IslandEnsemble", "classify_cutouts", "dihedral"]
+__all__ = ["IslandClassifier", "classify_cutouts", "dihedral"]
 
 
 class IslandClassifier(nn.Module):
@@ -41,10 +36,6 @@ class IslandClassifier(nn.Module):
         Units of the hidden layer.
     dropout : float, optional
         Dropout before the hidden layer (training only).
-    subpixels : tuple of int, optional
-        ``(first, factor)`` when the cutouts hold sub-pixel channels
-        (:func:`~diffuseradio.islands.subpixel_slot`): rotations and flips
-        of the cutouts then move the sub-pixels too (:func:`dihedral`).
     """
 
     def __init__(
@@ -54,10 +45,8 @@ class IslandClassifier(nn.Module):
         widths=(32, 64, 96),
         hidden=64,
         dropout=0.3,
-        subpixels=None,
     ):
         super().__init__()
-        self.subpixels = _checked_slot(subpixels, in_channels)
         widths = tuple(int(w) for w in widths)
         if len(widths) != 3 or min(widths) < 1:
             raise ValueError(f"widths must be three positive integers, not {widths!r}")
@@ -79,62 +68,7 @@ class IslandClassifier(nn.Module):
         return self.head(self.encoder(x)[-1])[:, 0]
 
 
-class IslandEnsemble(nn.Module):
-    """Island classifiers that each read some cutout channels; their probabilities averaged.
-
-    Parameters
-    ----------
-    members : sequence of IslandClassifier
-    channels : sequence of sequence of int
-        For each member, the indices of the cutout channels it reads, in
-        its input order.
-    subpixels : tuple of int, optional
-        ``(first, factor)`` of the sub-pixel channels among the cutout's
-        (see :class:`IslandClassifier`).
-
-    Notes
-    -----
-    :meth:`forward` returns the logit of the members' mean probability, so
-    that an ensemble stands wherever one classifier does
-    (:func:`classify_cutouts` applies the sigmoid); averaging over test-time
-    augmentations then averages each member's augmented probabilities.
-    """
-
-    def __init__(self, members, channels, subpixels=None):
-        super().__init__()
-        if len(members) != len(channels) or not len(members):
-            raise ValueError("an ensemble needs one channel list per member, and a member")
-        self.members = nn.ModuleList(members)
-        self.channels = [[int(c) for c in member] for member in channels]
-        for member, indices in zip(self.members, self.channels):
-            reads = member.in_channels
-            if len(indices) != reads or len(set(indices)) != len(indices) or min(indices) < 0:
-                raise ValueError(
-                    f"a member reading {reads} channels got the channel indices {indices}"
-                )
-        self.subpixels = _checked_slot(subpixels, 1 + max(max(c) for c in self.channels))
-
-    def forward(self, x):
-        """Logits ``(N,)`` of the mean probability, from cutouts ``(N, C, S, S)``."""
-        mean = 0
-        for member, indices in zip(self.members, self.channels):
-            mean = mean + torch.sigmoid(member(x[:, indices]).float())
-        return torch.logit(mean / len(self.members), eps=1e-6)
-
-
-def _checked_slot(subpixels, channels):
-    """``subpixels`` as a tuple, checked against the number of cutout channels."""
-    if subpixels is None:
-        return None
-    first, factor = (int(v) for v in subpixels)
-    if first < 0 or factor < 2 or first + factor**2 > channels:
-        raise ValueError(
-            f"sub-pixel channels ({first}, {factor}) do not fit in {channels} cutout channels"
-        )
-    return first, factor
-
-
-def dihedral(cutouts, rotations, flip, subpixels=None):
+def dihedral(cutouts, rotations, flip):
     """Cutouts rotated by ``rotations`` quarter turns, then flipped left-right.
 
     Parameters
@@ -143,27 +77,13 @@ def dihedral(cutouts, rotations, flip, subpixels=None):
         ``(N, C, S, S)``.
     rotations : int
     flip : bool
-    subpixels : tuple of int, optional
-        ``(first, factor)``: channels ``first .. first + factor**2 - 1`` are
-        the sub-pixels of one finer image (space to depth); they are
-        rotated as that image, so each sub-pixel lands where the rotation
-        takes it.
 
     Returns
     -------
     torch.Tensor
     """
-
-    def turn(x):
-        x = torch.rot90(x, rotations, dims=(2, 3))
-        return torch.flip(x, dims=(3,)) if flip else x
-
-    if subpixels is None:
-        return turn(cutouts)
-    first, factor = subpixels
-    last = first + factor**2
-    fine = F.pixel_unshuffle(turn(F.pixel_shuffle(cutouts[:, first:last], factor)), factor)
-    return torch.cat([turn(cutouts[:, :first]), fine, turn(cutouts[:, last:])], dim=1)
+    cutouts = torch.rot90(cutouts, rotations, dims=(2, 3))
+    return torch.flip(cutouts, dims=(3,)) if flip else cutouts
 
 
 def classify_cutouts(
@@ -173,10 +93,8 @@ def classify_cutouts(
 
     Parameters
     ----------
-    classifier : IslandClassifier or IslandEnsemble
-        Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``;
-        its ``subpixels`` attribute, when it has one, places the sub-pixel
-        channels (:func:`dihedral`).
+    classifier : IslandClassifier
+        Or any module that maps cutouts ``(N, C, S, S)`` to logits ``(N,)``.
     cutouts : numpy.ndarray
         ``(N, C, S, S)`` float32.
     batch_size : int, optional
@@ -185,7 +103,7 @@ def classify_cutouts(
         ``"fp32"`` or ``"bf16"`` (autocast).
     augment : bool, optional
         Average the probability over the 8 rotations and flips
-        (:func:`dihedral`, sub-pixel channels included).
+        (:func:`dihedral`).
 
     Returns
     -------
@@ -198,14 +116,13 @@ def classify_cutouts(
     device = torch.device(device)
     classifier = to_device(classifier, device).eval()
     views = DIHEDRAL if augment else DIHEDRAL[:1]
-    subpixels = getattr(classifier, "subpixels", None)
     out = []
     with inference_context(device, precision):
         for start in range(0, len(cutouts), batch_size):
             batch = to_device(torch.from_numpy(cutouts[start : start + batch_size]), device)
             total = 0
             for k, flip in views:
-                view = dihedral(batch, k, flip, subpixels)
+                view = dihedral(batch, k, flip)
                 total = total + torch.sigmoid(classifier(view).float())
             out.append((total / len(views)).cpu().numpy())
     return np.concatenate(out).astype(np.float32)

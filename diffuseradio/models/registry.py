@@ -38,8 +38,8 @@ from packaging.version import InvalidVersion, Version
 from safetensors import SafetensorError
 from tqdm.auto import tqdm
 
-from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
 from ..atomic import publish, temporary_sibling
+from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
 from .cards import ARCHITECTURES, ModelCard, build_network
 from .device import select_device, select_precision, to_device
 

@@ -13,10 +13,7 @@ finders such as PyBDSF group emission:
 2. :func:`island_cutouts`: a square cutout centred on each island's
    brightness-weighted centroid, of the network input (all its channels),
    the segmentation network's probability, and the island's own mask
-   (which pixels are this island); optionally with a second, wider view
-   of the same maps at a coarser scale (the island's surroundings: the
-   core and other lobe of a radio galaxy, the rest of a cluster's
-   emission);
+   (which pixels are this island);
 3. an :class:`~diffuseradio.models.IslandClassifier` gives each cutout the
    probability that the island is diffuse emission;
 4. :func:`paint_islands`: that probability is written over the island's
@@ -34,7 +31,6 @@ and the centroid is weighted by the normalised brightness, so bright cores
 do not pull it away from extended emission.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +45,6 @@ __all__ = [
     "island_cutouts",
     "classifier_cutouts",
     "paint_islands",
-    "subpixel_names",
-    "subpixel_slot",
 ]
 
 
@@ -70,10 +64,6 @@ class IslandSettings:
         segmentation network.
     cutout_pixels : int
         Side of the square cutout, in working-grid pixels.
-    context_scale : int
-        1: the cutout alone. ``k > 1``: a second view of the same maps,
-        ``k`` times wider and averaged over ``k x k`` pixel blocks to the
-        same size, is stacked on the cutout's channels.
     region_threshold : float or None
         None: the islands only raise the probability. A probability in
         (0, 1): each connected region of the segmentation network's
@@ -82,22 +72,6 @@ class IslandSettings:
         islands (see :func:`paint_islands`).
     region_cover : float
         Fraction of a region's pixels on islands for the cap to apply.
-    subtract_compact : bool
-        Give the classifier one more channel: the tapered image with the
-        native image's compact sources subtracted
-        (:mod:`diffuseradio.subtraction`; needs a model with a native
-        channel), after the network input's. The islands are still found on
-        the tapered image: on the subtracted one, faint diffuse sources
-        reached only through a compact source on them would have no island.
-    native_subpixels : int
-        1: the native image only as the network sees it, averaged over each
-        working pixel. ``k > 1``: also the native image averaged over pixels
-        ``k`` times smaller, given as ``k * k`` channels on the working grid
-        (``native_sub_a_b``: sub-pixel row ``a``, column ``b`` of each
-        working pixel, as :func:`torch.nn.functional.pixel_unshuffle` orders
-        them), after the subtracted channel: the classifier then sees a 6"
-        image sampled at 3" (``k = 2``) where the working grid has one 6"
-        pixel per beam. Needs a model with a native channel; no context view.
     """
 
     seed_snr: float = 5.0
@@ -105,11 +79,8 @@ class IslandSettings:
     min_area_beams: float = 4.0
     max_area_beams: float = 300.0
     cutout_pixels: int = 32
-    context_scale: int = 1
     region_threshold: float | None = None
     region_cover: float = 0.3
-    subtract_compact: bool = False
-    native_subpixels: int = 1
 
     def __post_init__(self):
         if not 0 < self.grow_snr <= self.seed_snr:
@@ -125,123 +96,17 @@ class IslandSettings:
             isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
         ):
             raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
-        if isinstance(self.context_scale, bool) or not (
-            isinstance(self.context_scale, int) and self.context_scale >= 1
-        ):
-            raise ValueError(f"context_scale must be an integer >= 1, not {self.context_scale!r}")
         if self.region_threshold is not None and not 0 < self.region_threshold < 1:
             raise ValueError(
                 f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
             )
         if not 0 < self.region_cover <= 1:
             raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
-        if not isinstance(self.subtract_compact, bool):
-            raise ValueError(
-                f"subtract_compact must be true or false, not {self.subtract_compact!r}"
-            )
-        if isinstance(self.native_subpixels, bool) or not (
-            isinstance(self.native_subpixels, int) and self.native_subpixels >= 1
-        ):
-            raise ValueError(
-                f"native_subpixels must be an integer >= 1, not {self.native_subpixels!r}"
-            )
-        if self.native_subpixels > 1 and self.context_scale > 1:
-            raise ValueError("native_subpixels > 1 cannot be combined with a context view")
-
-    @property
-    def views(self):
-        """Views stacked in each cutout: 1, or 2 with a context view."""
-        return 1 if self.context_scale == 1 else 2
 
     def channels(self, input_channels):
-        """Channels of each cutout, for a network input of ``input_channels``."""
-        extra = int(self.subtract_compact) + (self.native_subpixels**2 if self.subpixels else 0)
-        return (input_channels + extra + 2) * self.views
-
-    @property
-    def subpixels(self):
-        """Whether the cutouts hold the native image's sub-pixel channels."""
-        return self.native_subpixels > 1
-
-    def channel_names(self, input_names):
-        """Names of the channels of each cutout, in order.
-
-        Parameters
-        ----------
-        input_names : sequence of str
-            The network input's channels (a card's ``input_channels`` names).
-
-        Returns
-        -------
-        list of str
-            ``input_names``, ``"subtracted"`` (with ``subtract_compact``),
-            ``"native_sub_a_b"`` for each sub-pixel (with
-            ``native_subpixels > 1``), ``"probability"`` and ``"mask"``; with
-            a context view, the same again prefixed ``"context_"``.
-
-        Examples
-        --------
-        >>> IslandSettings(subtract_compact=True).channel_names(["tapered", "native"])
-        ['tapered', 'native', 'subtracted', 'probability', 'mask']
-        """
-        names = [*input_names, *(["subtracted"] if self.subtract_compact else [])]
-        if self.subpixels:
-            names += subpixel_names(self.native_subpixels)
-        names += ["probability", "mask"]
-        if self.views == 2:
-            names += [f"context_{name}" for name in names]
-        return names
-
-
-def subpixel_names(factor):
-    """Names of the ``factor * factor`` sub-pixel channels of the native image.
-
-    Examples
-    --------
-    >>> subpixel_names(2)
-    ['native_sub_0_0', 'native_sub_0_1', 'native_sub_1_0', 'native_sub_1_1']
-    """
-    return [f"native_sub_{a}_{b}" for a in range(factor) for b in range(factor)]
-
-
-def subpixel_slot(names):
-    """Where the sub-pixel channels lie among a cutout's channels.
-
-    Parameters
-    ----------
-    names : sequence of str
-        Channel names (:meth:`IslandSettings.channel_names`, or the channels
-        an ensemble member reads).
-
-    Returns
-    -------
-    tuple of int or None
-        ``(first, factor)``: channels ``first`` to ``first + factor**2 - 1``
-        are the sub-pixels; None without sub-pixel channels.
-
-    Raises
-    ------
-    ValueError
-        If only some sub-pixel channels are present or they are out of order.
-
-    Examples
-    --------
-    >>> subpixel_slot(["tapered", "native", *subpixel_names(2), "probability"])
-    (2, 2)
-    """
-    names = list(names)
-    found = [i for i, name in enumerate(names) if name.startswith("native_sub_")]
-    if not found:
-        return None
-    factor = math.isqrt(len(found))
-    first = found[0]
-    complete = factor >= 2 and factor**2 == len(found)
-    if not complete or names[first : first + factor**2] != subpixel_names(factor):
-        raise ValueError(
-            "a classifier reads all the native_sub_a_b channels, in order, or none: "
-            f"got {[names[i] for i in found]}"
-        )
-    return first, factor
+        """Channels of each cutout, for a network input of ``input_channels``: those,
+        the probability and the island's mask."""
+        return input_channels + 2
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -295,7 +160,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     return labels
 
 
-def island_cutouts(image, labels, size, context_scale=1):
+def island_cutouts(image, labels, size):
     """Square cutouts centred on each island, with the island's mask.
 
     Parameters
@@ -307,21 +172,14 @@ def island_cutouts(image, labels, size, context_scale=1):
         ``(H, W)`` island labels (:func:`find_islands`).
     size : int
         Side of the cutouts in pixels; beyond the image edge they are 0.
-    context_scale : int, optional
-        With ``k > 1``, each cutout also holds a context view: the same
-        ``C + 1`` maps over a ``k * size`` square with the same centre,
-        averaged over ``k x k`` blocks (the mask becomes the fraction of
-        each block on the island).
 
     Returns
     -------
     ids : numpy.ndarray
         The labels present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 1), size, size)``: the channels of
-        ``image``, then 1 on the pixels of the island and 0 elsewhere
-        (``V = 1``); with a context view (``V = 2``) its ``C + 1`` maps
-        follow in the same order.
+        float32 ``(len(ids), C + 1, size, size)``: the channels of
+        ``image``, then 1 on the pixels of the island and 0 elsewhere.
     centres : numpy.ndarray
         ``(len(ids), 2)`` ``(y, x)`` centroids, weighted by the positive
         normalised brightness of the tapered channel (the cutout's pixel
@@ -329,10 +187,8 @@ def island_cutouts(image, labels, size, context_scale=1):
     """
     image = np.asarray(image, dtype=np.float32)
     ids = np.unique(labels[labels > 0])
-    channels = image.shape[0] + 1
-    views = 1 if context_scale == 1 else 2
     if not len(ids):
-        return ids, np.zeros((0, views * channels, size, size), np.float32), np.zeros((0, 2))
+        return ids, np.zeros((0, image.shape[0] + 1, size, size), np.float32), np.zeros((0, 2))
     weight = np.clip(np.nan_to_num(image[0], nan=0.0), 0, None)
     weight = np.where(labels > 0, weight + 1e-6, 0)  # a flat island still has a centre
     total = ndimage.sum(weight, labels, ids)
@@ -344,13 +200,12 @@ def island_cutouts(image, labels, size, context_scale=1):
         ],
         axis=1,
     )
-    cutouts = np.zeros((len(ids), views * channels, size, size), np.float32)
-    for n, (ident, centre) in enumerate(zip(ids, np.rint(centres).astype(int))):
-        cutouts[n, :channels] = _cutout(image, labels, ident, centre, size)
-        if views == 2:
-            wide = _cutout(image, labels, ident, centre, size * context_scale)
-            blocks = wide.reshape(channels, size, context_scale, size, context_scale)
-            cutouts[n, channels:] = blocks.mean(axis=(2, 4))
+    cutouts = np.stack(
+        [
+            _cutout(image, labels, ident, centre, size)
+            for ident, centre in zip(ids, np.rint(centres).astype(int))
+        ]
+    )
     return ids, cutouts, centres
 
 
@@ -373,11 +228,8 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     Parameters
     ----------
     image : numpy.ndarray
-        ``(C, H, W)`` network input, tapered channel first, then the
-        channels the island stage adds (the compact-source-subtracted image
-        with ``settings.subtract_compact``, the native image's sub-pixels
-        with ``settings.native_subpixels``;
-        :func:`~diffuseradio.channels.model_input`).
+        ``(C, H, W)`` network input, tapered channel first
+        (:func:`~diffuseradio.channels.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float
@@ -393,15 +245,12 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ids : numpy.ndarray
         The islands present, ascending.
     cutouts : numpy.ndarray
-        float32 ``(len(ids), V * (C + 2), S, S)``: the channels of
-        ``image``, the probability and the island's mask, for each of the
-        ``V`` (``settings.views``) views (:func:`island_cutouts`).
+        float32 ``(len(ids), C + 2, S, S)``: the channels of ``image``, the
+        probability and the island's mask (:func:`island_cutouts`).
     """
     labels = find_islands(image[0], beam_area_pixels, settings, normalization=normalization)
     stacked = np.concatenate([image, probability[None]])
-    ids, cutouts, _ = island_cutouts(
-        stacked, labels, settings.cutout_pixels, settings.context_scale
-    )
+    ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
     return labels, ids, cutouts
 
 

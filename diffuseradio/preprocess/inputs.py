@@ -11,32 +11,19 @@ is compact. A model card lists its input channels:
   averaged over each working pixel (:func:`~diffuseradio.mosaic.regrid.pixel_average`)
   and normalised the same way, with noise boxes of the same size on the sky.
 
-A model whose island classifier also sees the compact-source-subtracted
-image (the card's ``islands`` setting ``subtract_compact``) gets one more
-channel after the network's: the tapered image minus the native image's
-compact sources (:func:`~diffuseradio.preprocess.compact.subtract_compact`), in units
-of the tapered image's noise. With the card's ``islands`` setting
-``native_subpixels`` (``k > 1``), the island classifier also gets the native
-image averaged over pixels ``k`` times smaller than the working ones, as
-``k * k`` channels on the working grid (space to depth). Only the island
-stage reads these channels.
-
 :func:`model_input` builds both from one native-resolution image (the
 tapered channel is then its convolution to the working beam) or from a
 tapered image and a native one of the same field.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..exceptions import IncompatibleResolutionError, InvalidImageError
-from ..mosaic.regrid import pixel_average, scaled_grid
-from .compact import compact_model
-from .normalization import network_input, normalize
+from ..mosaic.regrid import pixel_average
+from .normalization import network_input
 from .working_grid import TOLERANCE, to_working_grid
 
-__all__ = ["model_input", "stack_channels", "working_mosaic", "subpixel_grid", "space_to_depth"]
+__all__ = ["model_input", "stack_channels", "working_mosaic"]
 
 #: Smallest image side, in working-grid pixels, a model is run on.
 MIN_SIDE_PIXELS = 8
@@ -63,10 +50,7 @@ def model_input(card, mosaic, native=None):
     matched : `~diffuseradio.SurveyMosaic`
         ``mosaic`` on the working grid.
     image : numpy.ndarray
-        float32 ``(channels, ny, nx)`` network input on ``matched``'s grid,
-        then the compact-source-subtracted channel when the card's island
-        stage asks for it (the network reads the first
-        ``len(card.input_channels)``).
+        float32 ``(channels, ny, nx)`` network input on ``matched``'s grid.
 
     Raises
     ------
@@ -98,17 +82,7 @@ def model_input(card, mosaic, native=None):
             f"the image is {matched.shape[0]}x{matched.shape[1]} pixels at the model's "
             f"working resolution; at least {MIN_SIDE_PIXELS} pixels are needed"
         )
-    settings = card.island_settings
-    subtract = settings is not None and settings.subtract_compact
-    subpixels = 1 if settings is None else settings.native_subpixels
-    return matched, stack_channels(
-        matched,
-        native,
-        native_beam=beam,
-        subtract_compact=subtract,
-        native_subpixels=subpixels,
-        **card.normalization,
-    )
+    return matched, stack_channels(matched, native, native_beam=beam, **card.normalization)
 
 
 def working_mosaic(card, mosaic):
@@ -145,8 +119,6 @@ def stack_channels(
     native=None,
     *,
     native_beam=None,
-    subtract_compact=False,
-    native_subpixels=1,
     name="snr_asinh",
     parameters=None,
     rms_box_beams=30.0,
@@ -162,17 +134,6 @@ def stack_channels(
         then averaged over the working pixels.
     native_beam : `radio_beam.Beam`, optional
         Beam of the native channel; None for a one-channel input.
-    subtract_compact : bool, optional
-        Append the tapered image minus the compact sources of the native
-        one (at ``native_beam``), normalised with the tapered image's
-        noise (needs ``native_beam``).
-    native_subpixels : int, optional
-        ``k > 1``: append the native image averaged over pixels ``k`` times
-        smaller than the working ones and normalised with its own noise
-        (boxes of the same size on the sky), as ``k * k`` channels on the
-        working grid, sub-pixel row ``a``, column ``b`` of each working pixel
-        in channel ``a * k + b`` (needs ``native_beam``; the native image's
-        pixels must be no larger than these).
     name, parameters, rms_box_beams
         The normalisation (a model card's ``normalization``); the native
         channel's noise boxes have the same size on the sky as the tapered
@@ -181,14 +142,9 @@ def stack_channels(
     Returns
     -------
     numpy.ndarray
-        float32 ``(1, ny, nx)`` or ``(2, ny, nx)``, then one more channel
-        with ``subtract_compact`` and ``k * k`` more with ``native_subpixels``.
+        float32 ``(1, ny, nx)`` or ``(2, ny, nx)``.
     """
-    if subtract_compact and native_beam is None:
-        raise ValueError("subtracting the compact sources needs a native channel")
-    if native_subpixels > 1 and native_beam is None:
-        raise ValueError("the native image's sub-pixels need a native channel")
-    tapered, rms = network_input(
+    tapered, _ = network_input(
         matched, name=name, parameters=parameters, rms_box_beams=rms_box_beams
     )
     if native_beam is None:
@@ -199,71 +155,7 @@ def stack_channels(
     native_image, _ = network_input(
         averaged, name=name, parameters=parameters, rms_box_beams=box_beams
     )
-    channels = [tapered, native_image]
-    if subtract_compact:
-        subtracted = matched.data - compact_model(native, matched)
-        channels.append(np.nan_to_num(normalize(subtracted, rms, name=name, parameters=parameters)))
-    if native_subpixels > 1:
-        fine_scale = matched.pixel_scale / native_subpixels
-        if native.pixel_scale > fine_scale * (1 + TOLERANCE):
-            raise IncompatibleResolutionError(
-                f"the model's island stage reads the native image at "
-                f"{fine_scale.to_value('arcsec'):.3g} arcsec pixels, but its pixels are "
-                f"{native.pixel_scale.to_value('arcsec'):.3g} arcsec: give the native image on "
-                "a grid at least that fine (e.g. as imaged, before any regridding)"
-            )
-        fine = pixel_average(native, _Grid(*subpixel_grid(matched, native_subpixels)))
-        fine_image, _ = network_input(
-            fine, name=name, parameters=parameters, rms_box_beams=box_beams
-        )
-        channels.extend(space_to_depth(fine_image, native_subpixels))
-    return np.stack(channels)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """A pixel grid without data (what :func:`pixel_average` reads of ``like``)."""
-
-    wcs: object
-    shape: tuple
-
-
-def subpixel_grid(mosaic, factor):
-    """The grid of an image with each pixel cut into ``factor x factor`` pixels.
-
-    Parameters
-    ----------
-    mosaic : `~diffuseradio.SurveyMosaic`
-    factor : int
-
-    Returns
-    -------
-    wcs : `~astropy.wcs.WCS`
-        Same projection; the edges of ``mosaic``'s pixels are edges of the
-        new ones.
-    shape : tuple of int
-        ``factor`` times ``mosaic.shape``.
-    """
-    return scaled_grid(mosaic.wcs, mosaic.shape, 1 / factor)
-
-
-def space_to_depth(image, factor):
-    """``(ny * k, nx * k)`` image as ``(k * k, ny, nx)`` sub-pixel channels.
-
-    Channel ``a * k + b`` holds sub-pixel row ``a``, column ``b`` of each
-    ``k x k`` block, as :func:`torch.nn.functional.pixel_unshuffle` orders
-    them (its inverse, :func:`torch.nn.functional.pixel_shuffle`, rebuilds
-    the image).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> space_to_depth(np.arange(16).reshape(4, 4), 2)[:, 0, 0].tolist()
-    [0, 1, 4, 5]
-    """
-    ny, nx = image.shape[0] // factor, image.shape[1] // factor
-    blocks = image.reshape(ny, factor, nx, factor).transpose(1, 3, 0, 2)
-    return blocks.reshape(factor * factor, ny, nx)
+    return np.stack([tapered, native_image])
 
 
 def _at_beam(native, beam):

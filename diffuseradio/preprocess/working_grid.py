@@ -24,7 +24,6 @@ grid go back to the input's with
 from dataclasses import dataclass
 
 import astropy.units as u
-import numpy as np
 from radio_beam import Beam
 
 from ..exceptions import IncompatibleResolutionError

@@ -10,7 +10,6 @@ from .export import export_model, model_card
 from .islands import (
     IslandExamples,
     add_islands,
-    combine_islands,
     island_examples,
     train_island_classifier,
 )
@@ -57,6 +56,5 @@ __all__ = [
     "IslandExamples",
     "island_examples",
     "train_island_classifier",
-    "combine_islands",
     "add_islands",
 ]

@@ -106,9 +106,7 @@ def dihedral(array, k, flip):
     return np.ascontiguousarray(out[..., ::-1] if flip else out)
 
 
-def simulated_field(
-    config, seed, index, *, validation=False, subtract_compact=False, native_subpixels=1
-):
+def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
     The beam and noise of each field are drawn from the configured jitter
@@ -126,12 +124,6 @@ def simulated_field(
     validation : bool, optional
         Draw the sources from ``[data] validation_population`` (when set)
         instead of ``population``.
-    subtract_compact : bool, optional
-        Append the compact-source-subtracted channel of an island stage
-        that asks for it (:func:`~diffuseradio.channels.stack_channels`).
-    native_subpixels : int, optional
-        Append the native image's sub-pixel channels of an island stage
-        that asks for them (``k > 1``; same function).
 
     Returns
     -------
@@ -139,8 +131,7 @@ def simulated_field(
         With its native image (``field.native``) when the model has a native
         channel.
     image : numpy.ndarray
-        float32 ``(channels, ny, nx)`` normalised network input (and the
-        island stage's extra channels).
+        float32 ``(channels, ny, nx)`` normalised network input.
     """
     data = config.data
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
@@ -174,8 +165,6 @@ def simulated_field(
         tapered,
         field.native,
         native_beam=config.native_beam,
-        subtract_compact=subtract_compact,
-        native_subpixels=native_subpixels,
         name=config.normalization.name,
         parameters=config.normalization.parameters,
         rms_box_beams=config.normalization.rms_box_beams,

@@ -27,10 +27,9 @@ from scipy import ndimage
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..postprocess.islands import classifier_cutouts, subpixel_slot
+from ..atomic import atomic_write
 from ..models import (
     IslandClassifier,
-    IslandEnsemble,
     classify_cutouts,
     dihedral,
     load_model,
@@ -38,7 +37,7 @@ from ..models import (
     select_device,
     select_precision,
 )
-from ..atomic import atomic_write
+from ..postprocess.islands import classifier_cutouts
 from .datasets import simulated_field
 from .losses import focal
 from .metrics import roc_auc
@@ -48,24 +47,12 @@ __all__ = [
     "island_examples",
     "train_island_classifier",
     "add_islands",
-    "combine_islands",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Fraction of an island's pixels that must be diffuse truth for it to count as diffuse.
 DIFFUSE_FRACTION = 0.5
-
-#: The island settings that decide which islands there are and how they are cut out
-#: (models combined by :func:`combine_islands` must share them).
-_ISLAND_KEYS = (
-    "seed_snr",
-    "grow_snr",
-    "min_area_beams",
-    "max_area_beams",
-    "cutout_pixels",
-    "context_scale",
-)
 
 #: Fields per cached block of island examples (:func:`island_examples`).
 CACHE_BLOCK_FIELDS = 500
@@ -144,17 +131,10 @@ def _field_examples(job):
     torch.set_num_threads(1)
     model = _network(spec)
     card = model.card
-    field, image = simulated_field(
-        config,
-        seed,
-        index,
-        validation=validation,
-        subtract_compact=settings.subtract_compact,
-        native_subpixels=settings.native_subpixels,
-    )
+    field, image = simulated_field(config, seed, index, validation=validation)
     probability, _ = predict_image(
         model.model,
-        image[: len(card.input_channels)],
+        image,
         tile_size=card.tile_size,
         overlap=card.tile_overlap,
         precision=model.precision,
@@ -253,9 +233,17 @@ def island_examples(
 
 @contextmanager
 def _worker_pool(workers):
-    """A pool of ``workers`` spawned processes (each loads the model once), or None for one."""
+    """A pool of ``workers`` spawned processes (each loads the model once), or None for one.
+
+    With one worker the fields are simulated in this process, on one thread as in a
+    worker (:func:`_field_examples`); the caller's thread count is restored afterwards.
+    """
     if workers <= 1:
-        yield None
+        threads = torch.get_num_threads()
+        try:
+            yield None
+        finally:
+            torch.set_num_threads(threads)
         return
     with get_context("spawn").Pool(workers) as pool:
         yield pool
@@ -312,19 +300,14 @@ def _cache_names(spec, config, settings, seed, count, validation):
 
 
 def _recipe_settings(settings):
-    """The island settings as the cache names hash them: ``subtract_compact`` and
-    ``native_subpixels`` only when set, so that examples cached before these settings
-    existed keep their names."""
-    values = dataclasses.asdict(settings)
-    if not values["subtract_compact"]:
-        del values["subtract_compact"]
-    if values["native_subpixels"] == 1:
-        del values["native_subpixels"]
-    return values
+    """The island settings as the cache names hash them: with ``context_scale`` 1, the
+    one value of a setting removed since, so that examples cached before keep their
+    names."""
+    return {**dataclasses.asdict(settings), "context_scale": 1}
 
 
-def _augmented(batch, rng, subpixels):
-    return dihedral(batch, int(rng.integers(4)), bool(rng.integers(2)), subpixels)
+def _augmented(batch, rng):
+    return dihedral(batch, int(rng.integers(4)), bool(rng.integers(2)))
 
 
 def train_island_classifier(
@@ -347,8 +330,7 @@ def train_island_classifier(
     Parameters
     ----------
     card : `~diffuseradio.models.ModelCard`
-        A card with ``islands`` (cutout size and classifier arguments; with
-        ``"members"``, one member: the cutout channels it reads).
+        A card with ``islands`` (cutout size and classifier arguments).
     training, validation : IslandExamples
     epochs, batch_size : int, optional
     learning_rate : float, optional
@@ -376,10 +358,8 @@ def train_island_classifier(
 
     Returns
     -------
-    classifier : IslandClassifier or IslandEnsemble
-        In evaluation mode, with the best epoch's weights, on the CPU; when
-        the card's ``islands`` name one member and its channels, an
-        ensemble of that one classifier (reading those channels).
+    classifier : IslandClassifier
+        In evaluation mode, with the best epoch's weights, on the CPU.
     history : list of dict
         Per epoch: ``epoch``, ``loss`` (mean training loss), ``val_auc``,
         ``val_auc_small`` (islands under 30 beams), ``seconds``.
@@ -390,15 +370,10 @@ def train_island_classifier(
     dtype = select_precision(precision, device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    channels, args = _member(card)
-    names = card.island_channel_names
     classifier = IslandClassifier(
-        len(channels),
-        card.island_settings.cutout_pixels,
-        subpixels=subpixel_slot([names[c] for c in channels]),
-        **args,
+        card.island_channels, card.island_settings.cutout_pixels, **card.islands["args"]
     ).to(device, memory_format=torch.channels_last)
-    x = torch.from_numpy(_channels(training.cutouts, channels)).to(device, torch.float32)
+    x = torch.from_numpy(training.cutouts).to(device, torch.float32)
     y = torch.from_numpy(training.diffuse).to(device, torch.float32)
     if not 0 < float(y.mean()) < 1:
         raise ValueError("the training islands must include both diffuse and other islands")
@@ -416,7 +391,7 @@ def train_island_classifier(
         order = torch.from_numpy(rng.permutation(len(x))).to(device)
         for first in range(0, len(x), batch_size):
             index = order[first : first + batch_size]
-            batch = _augmented(x[index], rng, classifier.subpixels)
+            batch = _augmented(x[index], rng)
             batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits = classifier(batch).float()
@@ -428,7 +403,7 @@ def train_island_classifier(
             losses.append(loss.item())
         scores = classify_cutouts(
             classifier,
-            _channels(validation.cutouts, channels),
+            validation.cutouts,
             device=device,
             precision=dtype,
             augment=True,
@@ -454,10 +429,7 @@ def train_island_classifier(
             best = row["val_auc"]
             best_state = {k: v.detach().clone() for k, v in classifier.state_dict().items()}
     classifier.load_state_dict(best_state)
-    classifier = classifier.cpu().eval()
-    if "members" in card.islands:
-        classifier = IslandEnsemble([classifier], [channels], subpixels=subpixel_slot(names))
-    return classifier, history
+    return classifier.cpu().eval(), history
 
 
 def _island_loss(logits, labels, positive_weight, gamma):
@@ -466,28 +438,6 @@ def _island_loss(logits, labels, positive_weight, gamma):
         return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=positive_weight)
     loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     return (torch.where(labels > 0, positive_weight, 1.0) * focal(loss, gamma)).mean()
-
-
-def _member(card):
-    """The cutout channels (indices) and arguments of the one classifier a card's
-    ``islands`` describe: all channels, or those of its one member."""
-    members = card.islands.get("members")
-    if members is None:
-        return list(range(card.island_channels)), card.islands["args"]
-    if len(members) != 1:
-        raise ValueError(
-            f"card {card.identifier!r} has {len(members)} island classifiers: train one at a "
-            "time and combine them with combine_islands"
-        )
-    names = card.island_channel_names
-    return [names.index(name) for name in members[0]["channels"]], members[0]["args"]
-
-
-def _channels(cutouts, channels):
-    """``cutouts`` with only ``channels`` (no copy when that is all of them)."""
-    if list(channels) == list(range(cutouts.shape[1])):
-        return cutouts
-    return np.ascontiguousarray(cutouts[:, channels])
 
 
 def add_islands(network, card, classifier, *, version, training=None):
@@ -526,98 +476,3 @@ def add_islands(network, card, classifier, *, version, training=None):
         sha256=None,
     )
     return network, card
-
-
-def combine_islands(models, *, version):
-    """One model whose island stage averages the island classifiers of several.
-
-    Parameters
-    ----------
-    models : sequence of str or os.PathLike
-        Models (registry names, ``name@version`` or card paths) with the same
-        segmentation network and islands (only ``subtract_compact`` may
-        differ: the combined cutouts have the subtracted channel when any
-        member reads it, and each member reads its own channels by name).
-        Post-processing settings (``region_threshold``, ``region_cover``,
-        thresholds) are the first model's.
-    version : str
-        Version of the new card.
-
-    Returns
-    -------
-    network : torch.nn.Module
-        The first model's network with an
-        :class:`~diffuseradio.models.IslandEnsemble` as ``island_classifier``,
-        ready for :func:`~diffuseradio.models.save_model`.
-    card : `~diffuseradio.models.ModelCard`
-        Its card; ``training["islands"]`` lists each member's training.
-
-    Raises
-    ------
-    ValueError
-        If fewer than two models are given, one has no island stage, or
-        their networks or islands differ.
-    """
-    loaded = [load_model(model, device="cpu") for model in models]
-    if len(loaded) < 2:
-        raise ValueError("combine at least two models")
-    first = loaded[0]
-    for other in loaded:
-        if other.card.islands is None:
-            raise ValueError(f"{other.card.identifier} has no island classifier")
-        _check_same_network(first, other)
-    subpixels = {m.card.island_settings.native_subpixels for m in loaded} - {1}
-    if len(subpixels) > 1:
-        raise ValueError(f"the models cut the native image into different sub-pixels: {subpixels}")
-    settings = dataclasses.replace(
-        first.card.island_settings,
-        subtract_compact=any(m.card.island_settings.subtract_compact for m in loaded),
-        native_subpixels=max(subpixels, default=1),
-    )
-    modules, members, trainings = [], [], []
-    for other in loaded:
-        names = other.card.island_channel_names
-        classifier = other.model.island_classifier
-        if isinstance(classifier, IslandEnsemble):
-            parts = zip(classifier.members, classifier.channels, other.card.islands["members"])
-            for module, channels, member in parts:
-                modules.append(module)
-                members.append({"channels": [names[c] for c in channels], "args": member["args"]})
-        else:
-            modules.append(classifier)
-            members.append({"channels": names, "args": other.card.islands["args"]})
-        trainings.append({"model": other.card.identifier, **other.card.training.get("islands", {})})
-    card = dataclasses.replace(
-        first.card, islands={**dataclasses.asdict(settings), "args": {}, "members": members}
-    )
-    names = card.island_channel_names
-    ensemble = IslandEnsemble(
-        [copy.deepcopy(m) for m in modules],
-        [[names.index(name) for name in member["channels"]] for member in members],
-        subpixels=subpixel_slot(names),
-    )
-    return add_islands(
-        first.model, card, ensemble, version=version, training={"members": trainings}
-    )
-
-
-def _check_same_network(first, other):
-    """Raise ValueError unless two models share their segmentation network and islands."""
-    mine, theirs = first.model.state_dict(), other.model.state_dict()
-    keys = [k for k in mine if not k.startswith("island_classifier.")]
-    same = keys == [k for k in theirs if not k.startswith("island_classifier.")] and all(
-        torch.equal(mine[k], theirs[k]) for k in keys
-    )
-    if not same or first.card.input_channels != other.card.input_channels:
-        raise ValueError(
-            f"{first.card.identifier} and {other.card.identifier} have different segmentation "
-            "networks"
-        )
-    ours, yours = (
-        {key: getattr(m.card.island_settings, key) for key in _ISLAND_KEYS} for m in (first, other)
-    )
-    if ours != yours:
-        raise ValueError(
-            f"{first.card.identifier} and {other.card.identifier} find or cut out their islands "
-            f"differently: {ours} and {yours}"
-        )

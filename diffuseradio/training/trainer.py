@@ -21,10 +21,10 @@ from safetensors.torch import load_file, save_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write
 from ..models import ARCHITECTURES, load_model, select_precision
 from ..models.inference import predict_image
 from ..models.registry import check_state
-from ..atomic import atomic_write
 from ..postprocess.labels import segment
 from .datasets import FitsPairTiles, SimulatedTiles, simulated_field
 from .losses import segmentation_loss

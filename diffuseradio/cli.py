@@ -386,21 +386,11 @@ def _train_islands_parser(commands):
 
 
 def _run_train_islands(args):
-    import dataclasses
     import shlex
 
-    from .models import load_model, save_model, select_device, select_precision
-    from .postprocess.islands import IslandSettings
-    from .training import TrainingConfig, add_islands, island_examples, train_island_classifier
+    from .models import IslandSettings, save_model
+    from .training import train_island_stage
 
-    command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
-    loaded = load_model(args.model, device="cpu")
-    if "config" not in loaded.card.training:
-        raise ValueError(
-            f"{loaded.card.identifier} has no training configuration in its card: islands are "
-            "learnt on fields simulated with it"
-        )
-    config = TrainingConfig.from_dict(loaded.card.training["config"])
     settings = IslandSettings(
         seed_snr=args.seed_snr,
         grow_snr=args.grow_snr,
@@ -408,72 +398,27 @@ def _run_train_islands(args):
         max_area_beams=args.max_area_beams,
         cutout_pixels=args.cutout_pixels,
     )
-    classifier_args = {} if args.classifier_widths is None else {"widths": args.classifier_widths}
-    islands = {**dataclasses.asdict(settings), "args": classifier_args}
-    card = dataclasses.replace(loaded.card, islands=islands)
-    progress = not args.no_progress
-    examples = {
-        "training": island_examples(
-            args.model,
-            config,
-            settings,
-            args.seed,
-            args.fields,
-            workers=args.workers,
-            progress=progress,
-            cache_dir=args.examples_dir,
-        ),
-        "validation": island_examples(
-            args.model,
-            config,
-            settings,
-            config.data.validation_seed,
-            args.validation_fields,
-            validation=True,
-            workers=args.workers,
-            progress=progress,
-            cache_dir=args.examples_dir,
-        ),
-    }
-    examples = {k: v.labelled(args.diffuse_fraction) for k, v in examples.items()}
-    classifier, history = train_island_classifier(
-        card,
-        examples["training"],
-        examples["validation"],
+    widths = args.classifier_widths
+    network, card = train_island_stage(
+        args.model,
+        settings,
+        version=args.version,
+        fields=args.fields,
+        seed=args.seed,
+        validation_fields=args.validation_fields,
+        diffuse_fraction=args.diffuse_fraction,
+        classifier_args=widths and {"widths": widths},
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        seed=args.network_seed,
+        focal_gamma=args.focal_gamma,
+        network_seed=args.network_seed,
         device=args.device,
         precision=args.precision,
-        progress=progress,
-        focal_gamma=args.focal_gamma,
-    )
-    best = max(history, key=lambda row: row["val_auc"])
-    training = {
-        "command": command,
-        "base_model": loaded.card.identifier,
-        "fields": args.fields,
-        "seed": args.seed,
-        "validation_fields": args.validation_fields,
-        "validation_seed": config.data.validation_seed,
-        "network_seed": args.network_seed,
-        "diffuse_fraction": args.diffuse_fraction,
-        "focal_gamma": args.focal_gamma,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "precision": str(select_precision(args.precision, select_device(args.device))).removeprefix(
-            "torch."
-        ),
-        "islands": {k: int(v.diffuse.size) for k, v in examples.items()},
-        "diffuse_islands": {k: int(v.diffuse.sum()) for k, v in examples.items()},
-        "best_epoch": best["epoch"],
-        "validation_auc": round(best["val_auc"], 4),
-        "validation_auc_under_30_beams": round(best["val_auc_small"], 4),
-    }
-    network, card = add_islands(
-        loaded.model, card, classifier, version=args.version, training=training
+        workers=args.workers,
+        examples_dir=args.examples_dir,
+        progress=not args.no_progress,
+        command="diffuseradio " + " ".join(shlex.quote(a) for a in args.argv),
     )
     print(f"saved {save_model(network, card, args.output)}")
 

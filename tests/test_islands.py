@@ -13,22 +13,24 @@ from test_registry import isolated, tiny_card, tiny_network  # noqa: F401 (autou
 
 from diffuseradio import DiffuseDetector, DiffuseRadioWarning, SurveyMosaic
 from diffuseradio.exceptions import ModelError
-from diffuseradio.models import IslandClassifier, classify_cutouts, load_model, save_model
-from diffuseradio.postprocess.islands import (
+from diffuseradio.models import (
+    IslandClassifier,
     IslandSettings,
-    find_islands,
-    island_cutouts,
-    paint_islands,
+    classify_cutouts,
+    load_model,
+    save_model,
 )
+from diffuseradio.postprocess.islands import find_islands, island_cutouts, paint_islands
 from diffuseradio.preprocess.normalization import normalize
 from diffuseradio.training import (
     IslandExamples,
     TrainingConfig,
     add_islands,
+    island_classifier,
+    island_data,
     island_examples,
     train_island_classifier,
 )
-from diffuseradio.training import islands as training_islands
 
 
 def as_input(snr):
@@ -208,12 +210,19 @@ def test_card_with_islands_round_trips_through_the_registry(tmp_path):
         ({"subtract_compact": True}, r"unknown keys \['subtract_compact'\]"),
         ({"members": [{"channels": ["mask"]}]}, r"unknown keys \['members'\]"),
         ({"native_subpixels": 2}, r"unknown keys \['native_subpixels'\]"),
-        ({"context_scale": 1}, r"unknown keys \['context_scale'\]"),
+        ({"context_scale": 2}, r"unknown keys \['context_scale'\]"),
     ],
 )
 def test_invalid_islands_in_a_card(islands, message):
     with pytest.raises(ModelError, match=message):
         tiny_card(islands=islands)
+
+
+def test_cards_from_before_the_context_view_was_removed_still_load():
+    """lotss-diffuse-unet-2res 1.4.0's card records the removed context_scale at 1 (no-op)."""
+    card = tiny_card(islands={"context_scale": 1, "cutout_pixels": 16})
+    assert "context_scale" not in card.islands
+    assert card.island_settings.cutout_pixels == 16
 
 
 def test_islands_need_one_diffuse_class():
@@ -339,13 +348,13 @@ def test_focal_island_loss_weighs_hard_islands_more():
     logits = torch.tensor([4.0, -4.0, -4.0, 4.0])
     labels = torch.tensor([1.0, 0.0, 1.0, 0.0])  # two right, two wrong
     weight = torch.tensor(3.0)
-    plain = training_islands._island_loss(logits, labels, weight, 0.0)
+    plain = island_classifier._island_loss(logits, labels, weight, 0.0)
     each = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     balanced = torch.tensor([3.0, 1.0, 3.0, 1.0]) * each
     assert plain.item() == pytest.approx(balanced.mean().item(), rel=1e-6)
-    focal = training_islands._island_loss(logits[2:], labels[2:], weight, 2.0)
+    focal = island_classifier._island_loss(logits[2:], labels[2:], weight, 2.0)
     assert focal.item() == pytest.approx(balanced[2:].mean().item() * (1 / (1 + np.exp(-4))) ** 2)
-    right = training_islands._island_loss(logits[:2], labels[:2], weight, 2.0)
+    right = island_classifier._island_loss(logits[:2], labels[:2], weight, 2.0)
     assert right.item() < 1e-3 * balanced[:2].mean().item()
     with pytest.raises(ValueError, match="focal_gamma must be >= 0"):
         train_island_classifier(None, None, None, focal_gamma=-1.0)
@@ -393,7 +402,7 @@ def test_island_examples_from_simulated_fields(tiny_fields):
 def test_island_examples_cache_names_keep_their_recipe():
     """The settings hashed into the names of cached examples are those of the earlier
     versions (context_scale included), so that cached examples are found again."""
-    recipe = training_islands._recipe_settings(IslandSettings(cutout_pixels=16))
+    recipe = island_data._recipe_settings(IslandSettings(cutout_pixels=16))
     assert recipe == {
         "seed_snr": 5.0,
         "grow_snr": 3.0,
@@ -429,7 +438,7 @@ def test_island_examples_are_cached_and_read_back(tiny_fields, tmp_path, monkeyp
     def no_simulation(*args, **kwargs):
         raise AssertionError("simulated again")
 
-    monkeypatch.setattr(training_islands, "simulated_field", no_simulation)
+    monkeypatch.setattr(island_data, "simulated_field", no_simulation)
     again = island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)
     for name in IslandExamples._fields:
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
@@ -451,16 +460,16 @@ def test_island_examples_cache_blocks_are_reused_by_longer_runs(tiny_fields, tmp
     model, config = tiny_fields
     settings = IslandSettings(cutout_pixels=16)
     cache = tmp_path / "cache"
-    monkeypatch.setattr(training_islands, "CACHE_BLOCK_FIELDS", 2)
+    monkeypatch.setattr(island_data, "CACHE_BLOCK_FIELDS", 2)
     island_examples(model, config, settings, seed=4, count=2, cache_dir=cache)
     simulated = []
-    field = training_islands.simulated_field
+    field = island_data.simulated_field
 
     def counted(config, seed, index, **kwargs):
         simulated.append(index)
         return field(config, seed, index, **kwargs)
 
-    monkeypatch.setattr(training_islands, "simulated_field", counted)
+    monkeypatch.setattr(island_data, "simulated_field", counted)
     longer = island_examples(model, config, settings, seed=4, count=3, cache_dir=cache)
     assert simulated == [2]  # fields 0 and 1 come from the first run's block
     assert len(list(cache.glob("*-training-*.npz"))) == 2

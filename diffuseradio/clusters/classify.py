@@ -200,9 +200,7 @@ def _diffuse_map(probability):
     return probability if probability.ndim == 2 else np.nansum(probability, axis=0)
 
 
-def _row(
-    cluster, settings, *, label="", cutout=None, score=np.nan, detections=None, failed=False
-):
+def _row(cluster, settings, *, label="", cutout=None, score=np.nan, detections=None, failed=False):
     """The cluster's one-row table (uncovered or failed clusters: no measurements)."""
     flags = cluster.flags
     rms = np.nan * JY_PER_BEAM

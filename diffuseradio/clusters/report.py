@@ -20,7 +20,6 @@ from .columns import NOT_COVERED, decode_cluster_flags
 __all__ = ["cluster_paths", "write_cluster", "read_done", "write_summary"]
 
 
-
 def cluster_paths(outdir, key):
     folder = Path(outdir) / "clusters"
     return {

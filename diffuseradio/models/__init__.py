@@ -1,16 +1,23 @@
 """Networks, model cards, the model registry, and device/precision choice.
 
-See :doc:`/models` for the registry and the card format.
+:mod:`~diffuseradio.models.card` (the whole card schema),
+:mod:`~diffuseradio.models.architectures` (the networks a card can name),
+:mod:`~diffuseradio.models.registry` (names, versions, safe loading and
+saving), :mod:`~diffuseradio.models.hub` (downloads, cache, sha256),
+:mod:`~diffuseradio.models.inference` (tiles through the network),
+:mod:`~diffuseradio.models.device` (device and precision). See
+:doc:`/models` for the registry and the card format.
 """
 
-from .cards import ARCHITECTURES, ModelCard, build_network
-from .classifier import IslandClassifier, classify_cutouts, dihedral
+from .architectures import ARCHITECTURES, build_network
+from .card import IslandSettings, ModelCard
 from .device import inference_context, select_device, select_precision, to_device
+from .hub import cache_dir
 from .inference import predict_image
+from .island_classifier import IslandClassifier, classify_cutouts, dihedral
 from .registry import (
     LoadedModel,
     available_models,
-    cache_dir,
     load_model,
     register_model,
     save_model,
@@ -21,6 +28,7 @@ from .unet import UNet
 __all__ = [
     "ARCHITECTURES",
     "IslandClassifier",
+    "IslandSettings",
     "LoadedModel",
     "ModelCard",
     "TransUNet",

@@ -7,24 +7,17 @@ Models come from three places:
   ``DIFFUSERADIO_REGISTRY`` environment variable (separated by
   `os.pathsep`) and those passed to :func:`register_model`;
 * remote entries: any card with a ``url``, whose weights are downloaded on
-  first use into a cache folder (``DIFFUSERADIO_CACHE_DIR``, by default
-  ``diffuseradio/models`` under astropy's cache directory), named by their
-  sha256 so that a cached file is reused and a changed one is never.
+  first use (:mod:`~diffuseradio.models.hub`).
 
 Weights are read only with `safetensors`, never unpickled, and only after
 their sha256 matched the card's; a network is returned only when every
-tensor matched it. ``DIFFUSERADIO_OFFLINE=1`` (or ``offline=True``) forbids
-downloads.
+tensor matched it.
 """
 
 import dataclasses
 import hashlib
-import http.client
 import logging
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,42 +25,47 @@ import astropy.units as u
 import numpy as np
 import safetensors.torch
 import torch
-from astropy.config import get_cache_dir
 from astropy.table import QTable
 from packaging.version import InvalidVersion, Version
 from safetensors import SafetensorError
-from tqdm.auto import tqdm
 
 from ..atomic import publish, temporary_sibling
-from ..exceptions import ChecksumError, ModelError, ModelNotFoundError, OfflineError
-from .cards import ARCHITECTURES, ModelCard, build_network
+from ..exceptions import ChecksumError, ModelError, ModelNotFoundError
+from .architectures import ARCHITECTURES, build_network
+from .card import ModelCard
 from .device import select_device, select_precision, to_device
+from .hub import download_weights, is_offline, is_url, locate_url, require_sha256
 
 __all__ = [
     "DEFAULT_MODEL",
     "LoadedModel",
     "available_models",
-    "cache_dir",
     "load_model",
     "register_model",
     "save_model",
 ]
 
+
 logger = logging.getLogger(__name__)
+
 
 #: Registry name (or ``"name@version"``) of the model loaded when none is
 #: named: the bundled U-Net (see the model zoo in the documentation).
 DEFAULT_MODEL = "lotss-diffuse-unet"
 
+
 ENV_REGISTRY = "DIFFUSERADIO_REGISTRY"
-ENV_OFFLINE = "DIFFUSERADIO_OFFLINE"
-ENV_CACHE = "DIFFUSERADIO_CACHE_DIR"
+
 
 _BUNDLED = Path(__file__).parent / "data"
+
+
 _REGISTERED = {}
+
+
 _PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"}
-_URL_SCHEMES = ("http://", "https://", "file://")
-_TIMEOUT = 60.0
+
+
 _LISTED = 5
 
 
@@ -93,29 +91,6 @@ class _Entry:
     @property
     def source(self):
         return "remote" if self.card.url else self.origin
-
-
-def cache_dir():
-    """The folder where downloaded weights and model cards are kept.
-
-    ``DIFFUSERADIO_CACHE_DIR`` when set, else ``models`` inside astropy's cache
-    directory for the ``diffuseradio`` package. Delete it to free space or to
-    force new downloads.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    configured = os.environ.get(ENV_CACHE)
-    if configured:
-        return Path(configured)
-    return Path(get_cache_dir(rootname="diffuseradio")) / "models"
-
-
-def _offline(offline):
-    if offline is not None:
-        return bool(offline)
-    return os.environ.get(ENV_OFFLINE, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _card_entries(path, origin):
@@ -263,10 +238,6 @@ def _find(entries, spec, version):
     raise ModelNotFoundError(f"model {name!r} has no version {version!r}; versions: {versions}")
 
 
-def _is_url(spec):
-    return spec.startswith(_URL_SCHEMES)
-
-
 def _check_not_pickle(path):
     if path.suffix.lower() in _PICKLE_SUFFIXES:
         raise ModelError(
@@ -285,10 +256,10 @@ def _locate(spec, version, offline, progress):
             )
         spec = DEFAULT_MODEL
     spec = os.fspath(spec)
-    if _is_url(spec):
+    if is_url(spec):
         if version is not None:
             raise ValueError("version cannot be given with a URL")
-        return _locate_url(spec, offline, progress)
+        return locate_url(spec, offline, progress)
     path = Path(spec).expanduser()
     _check_not_pickle(path)
     separators = [sep for sep in (os.sep, os.altsep) if sep]
@@ -324,32 +295,9 @@ def _locate_file(path, offline, progress):
     raise ModelError(f"{path}: not a model card (.json) or safetensors weights file")
 
 
-def _locate_url(url, offline, progress):
-    path = urllib.parse.urlsplit(url).path
-    if path.endswith(".safetensors"):
-        card_url = url[: url.rindex(".safetensors")] + ".json"
-    elif path.endswith(".json"):
-        card_url = url
-    else:
-        raise ModelError(f"{url}: a model URL must end in .json (card) or .safetensors")
-    key = hashlib.sha256(card_url.encode()).hexdigest()
-    card_file = cache_dir() / "cards" / f"{key}.json"
-
-    def check_card(downloaded, digest):
-        ModelCard.from_json(downloaded.read_bytes(), source=card_url)
-
-    _fetch(card_url, card_file, check_card, offline, progress)
-    card = ModelCard.from_json(card_file.read_bytes(), source=card_url)
-    if card_url != url:
-        weights_url = url
-    else:
-        weights_url = card.url or urllib.parse.urljoin(card_url, card.weights_file)
-    return card, _download_weights(card, weights_url, offline, progress)
-
-
 def _weights(card, directory, offline, progress):
     if card.url is not None:
-        return _download_weights(card, card.url, offline, progress)
+        return download_weights(card, card.url, offline, progress)
     if directory is None:
         raise ModelError(f"model {card.identifier!r} has neither a url nor a weights folder")
     path = directory / card.weights_file
@@ -358,79 +306,10 @@ def _weights(card, directory, offline, progress):
     return path
 
 
-def _download_weights(card, url, offline, progress):
-    _require_sha256(card)
-
-    def check_weights(downloaded, digest):
-        if digest != card.sha256:
-            raise ChecksumError(
-                f"download of {url} has sha256 {digest}, but its card says {card.sha256}: "
-                "the file was tampered with or corrupted; nothing was cached"
-            )
-
-    target = cache_dir() / f"{card.sha256}.safetensors"
-    return _fetch(url, target, check_weights, offline, progress)
-
-
-def _fetch(url, target, check, offline, progress):
-    """Return the cached copy of ``url`` at ``target``, downloading it if needed.
-
-    ``check(path, sha256)`` validates a download before it enters the cache.
-    """
-    if target.is_file():
-        logger.debug("using cached %s for %s", target, url)
-        return target
-    if offline:
-        raise OfflineError(
-            f"{url} is not in the cache ({target.parent}) and offline mode is on "
-            f"(offline=True or {ENV_OFFLINE}); download it once while online"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("downloading %s", url)
-    with temporary_sibling(target) as temporary:
-        check(temporary, _download(url, temporary, progress))
-        publish(temporary, target)
-    return target
-
-
-def _download(url, destination, progress):
-    digest = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=_TIMEOUT) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with (
-                open(destination, "wb") as out,
-                tqdm(
-                    total=total,
-                    unit="B",
-                    unit_scale=True,
-                    desc=Path(urllib.parse.urlsplit(url).path).name,
-                    disable=not progress,
-                ) as bar,
-            ):
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-    except urllib.error.URLError as err:
-        raise ConnectionError(f"could not download {url}: {err.reason}") from err
-    except (OSError, http.client.HTTPException) as err:
-        raise ConnectionError(f"could not download {url}: {err}") from err
-    return digest.hexdigest()
-
-
-def _require_sha256(card):
-    if card.sha256 is None:
-        raise ModelError(
-            f"model card {card.identifier!r} has no sha256 of its weights; unverified weights "
-            "are refused (save_model writes it)"
-        )
-
-
 def _read_weights(path, card, expected_sha256):
     """Read a safetensors file after checking its sha256; refuse anything else."""
     _check_not_pickle(path)
-    _require_sha256(card)
+    require_sha256(card)
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     for expected, what in [(card.sha256, "its card"), (expected_sha256, "the requested sha256")]:
@@ -541,7 +420,7 @@ def load_model(
     """
     device = select_device(device)
     precision = select_precision(precision, device)
-    card, path = _locate(spec, version, _offline(offline), progress)
+    card, path = _locate(spec, version, is_offline(offline), progress)
     state = _read_weights(path, card, sha256)
     network = build_network(card)
     check_state(network, state, f"weights {path} of model {card.identifier!r}")

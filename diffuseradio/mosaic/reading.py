@@ -80,8 +80,6 @@ def has_finite(data, rows=256):
     )
 
 
-
-
 def _unpack_source(source, hdu):
     """Return ``(data, header, wcs, unit, meta)`` from any accepted input."""
     if isinstance(source, (str, os.PathLike)):

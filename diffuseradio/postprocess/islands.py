@@ -31,8 +31,6 @@ and the centroid is weighted by the normalised brightness, so bright cores
 do not pull it away from extended emission.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import ndimage
 
@@ -40,73 +38,11 @@ from ..preprocess.normalization import normalize
 from .labels import segment
 
 __all__ = [
-    "IslandSettings",
     "find_islands",
     "island_cutouts",
     "classifier_cutouts",
     "paint_islands",
 ]
-
-
-@dataclass(frozen=True)
-class IslandSettings:
-    """How islands are found and cut out (a model card's ``islands`` section).
-
-    Parameters
-    ----------
-    seed_snr : float
-        An island holds at least one pixel at or above this S/N.
-    grow_snr : float
-        Islands extend over connected pixels down to this S/N.
-    min_area_beams, max_area_beams : float
-        Islands outside this area range (working beams) are not classified:
-        smaller ones are unresolved, larger ones are left to the
-        segmentation network.
-    cutout_pixels : int
-        Side of the square cutout, in working-grid pixels.
-    region_threshold : float or None
-        None: the islands only raise the probability. A probability in
-        (0, 1): each connected region of the segmentation network's
-        probability at or above it, of which at least ``region_cover`` lies
-        on classified islands, is capped at the highest score of those
-        islands (see :func:`paint_islands`).
-    region_cover : float
-        Fraction of a region's pixels on islands for the cap to apply.
-    """
-
-    seed_snr: float = 5.0
-    grow_snr: float = 3.0
-    min_area_beams: float = 4.0
-    max_area_beams: float = 300.0
-    cutout_pixels: int = 32
-    region_threshold: float | None = None
-    region_cover: float = 0.3
-
-    def __post_init__(self):
-        if not 0 < self.grow_snr <= self.seed_snr:
-            raise ValueError(
-                f"islands need 0 < grow_snr <= seed_snr, got {self.grow_snr} and {self.seed_snr}"
-            )
-        if not 0 <= self.min_area_beams < self.max_area_beams:
-            raise ValueError(
-                "islands need 0 <= min_area_beams < max_area_beams, got "
-                f"{self.min_area_beams} and {self.max_area_beams}"
-            )
-        if isinstance(self.cutout_pixels, bool) or not (
-            isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
-        ):
-            raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
-        if self.region_threshold is not None and not 0 < self.region_threshold < 1:
-            raise ValueError(
-                f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
-            )
-        if not 0 < self.region_cover <= 1:
-            raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
-
-    def channels(self, input_channels):
-        """Channels of each cutout, for a network input of ``input_channels``: those,
-        the probability and the island's mask."""
-        return input_channels + 2
 
 
 def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
@@ -119,7 +55,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
         blanked).
     beam_area_pixels : float
         Working beam area in pixels.
-    settings : IslandSettings
+    settings : `~diffuseradio.models.IslandSettings`
     normalization : dict, optional
         The card's normalisation (``name`` and ``parameters``), which turns
         the S/N thresholds into the input's units (default ``snr_asinh``).
@@ -133,6 +69,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     Examples
     --------
     >>> import numpy as np
+    >>> from diffuseradio.models import IslandSettings
     >>> image = np.zeros((20, 20), np.float32)
     >>> image[2:6, 2:6] = 3.0   # an island (asinh(S/N / 3) = 3 is S/N ~ 30)
     >>> image[12:14, 12:14] = 3.0   # too small: 4 pixels < 1.5 beams
@@ -234,7 +171,7 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float
         Working beam area in pixels.
-    settings : IslandSettings
+    settings : `~diffuseradio.models.IslandSettings`
     normalization : dict, optional
         The card's normalisation (see :func:`find_islands`).
 

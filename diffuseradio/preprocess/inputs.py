@@ -28,6 +28,7 @@ __all__ = ["model_input", "stack_channels", "working_mosaic"]
 #: Smallest image side, in working-grid pixels, a model is run on.
 MIN_SIDE_PIXELS = 8
 
+
 def model_input(card, mosaic, native=None):
     """Bring images to a model's working grid and stack its input channels.
 

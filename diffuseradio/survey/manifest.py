@@ -13,7 +13,6 @@ from ..catalog.products import output_paths
 __all__ = ["SURVEY_FILES", "Manifest", "file_state"]
 
 
-
 #: Files a survey writes in its output folder, besides the per-mosaic ones.
 SURVEY_FILES = {
     "catalog": "survey.catalog.ecsv",
@@ -63,8 +62,7 @@ class Manifest:
             and record["settings"] == settings
             and set(record["outputs"]) == expected
             and all(
-                file_state(self.outdir / name) == state
-                for name, state in record["outputs"].items()
+                file_state(self.outdir / name) == state for name, state in record["outputs"].items()
             )
         )
 

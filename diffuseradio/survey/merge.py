@@ -12,7 +12,6 @@ from .manifest import SURVEY_FILES
 __all__ = ["deduplicate", "survey_catalog", "merge_regions", "survey_summary", "write_survey"]
 
 
-
 def survey_catalog(done, outdir, settings, match_radius):
     """The catalogues of the mosaics done, merged in input order and de-duplicated."""
     catalog = deduplicate(_merge_catalogs(done, outdir), match_radius=match_radius)

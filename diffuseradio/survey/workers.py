@@ -15,7 +15,6 @@ from .manifest import file_state
 __all__ = ["Job", "process_mosaic", "release_detectors", "mosaic_outcome", "error_reason"]
 
 
-
 #: The detector of each worker process, keyed by what it was loaded with.
 _DETECTORS = {}
 

@@ -7,12 +7,8 @@ trained the shipped models.
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .export import export_model, model_card
-from .islands import (
-    IslandExamples,
-    add_islands,
-    island_examples,
-    train_island_classifier,
-)
+from .island_classifier import add_islands, train_island_classifier, train_island_stage
+from .island_data import IslandExamples, island_examples
 from .losses import LOSSES, segmentation_loss
 from .metrics import (
     OPERATING_THRESHOLDS,
@@ -56,5 +52,6 @@ __all__ = [
     "IslandExamples",
     "island_examples",
     "train_island_classifier",
+    "train_island_stage",
     "add_islands",
 ]

@@ -24,16 +24,11 @@ from radio_beam import Beam
 
 from ..atomic import publish, temporary_sibling
 from ..exceptions import ModelError
-from ..postprocess.islands import IslandSettings
 from ..preprocess.normalization import NORMALIZATIONS
-from .classifier import IslandClassifier
-from .transunet import TransUNet
-from .unet import UNet
+from .architectures import ARCHITECTURES, build_island_classifier
 
-__all__ = ["ARCHITECTURES", "ModelCard", "build_network"]
+__all__ = ["ModelCard", "IslandSettings"]
 
-#: Network classes by the architecture name used in model cards.
-ARCHITECTURES = {"unet": UNet, "transunet": TransUNet}
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -65,6 +60,67 @@ def _angle(card, key, value):
         return u.Quantity(value).to(u.arcsec)
     except (TypeError, ValueError, u.UnitsError):
         _fail(card, key, f"expected an angle Quantity (e.g. 5 * u.arcsec), got {value!r}")
+
+
+@dataclass(frozen=True)
+class IslandSettings:
+    """How islands are found and cut out (a model card's ``islands`` section).
+
+    Parameters
+    ----------
+    seed_snr : float
+        An island holds at least one pixel at or above this S/N.
+    grow_snr : float
+        Islands extend over connected pixels down to this S/N.
+    min_area_beams, max_area_beams : float
+        Islands outside this area range (working beams) are not classified:
+        smaller ones are unresolved, larger ones are left to the
+        segmentation network.
+    cutout_pixels : int
+        Side of the square cutout, in working-grid pixels.
+    region_threshold : float or None
+        None: the islands only raise the probability. A probability in
+        (0, 1): each connected region of the segmentation network's
+        probability at or above it, of which at least ``region_cover`` lies
+        on classified islands, is capped at the highest score of those
+        islands (see :func:`paint_islands`).
+    region_cover : float
+        Fraction of a region's pixels on islands for the cap to apply.
+    """
+
+    seed_snr: float = 5.0
+    grow_snr: float = 3.0
+    min_area_beams: float = 4.0
+    max_area_beams: float = 300.0
+    cutout_pixels: int = 32
+    region_threshold: float | None = None
+    region_cover: float = 0.3
+
+    def __post_init__(self):
+        if not 0 < self.grow_snr <= self.seed_snr:
+            raise ValueError(
+                f"islands need 0 < grow_snr <= seed_snr, got {self.grow_snr} and {self.seed_snr}"
+            )
+        if not 0 <= self.min_area_beams < self.max_area_beams:
+            raise ValueError(
+                "islands need 0 <= min_area_beams < max_area_beams, got "
+                f"{self.min_area_beams} and {self.max_area_beams}"
+            )
+        if isinstance(self.cutout_pixels, bool) or not (
+            isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
+        ):
+            raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
+        if self.region_threshold is not None and not 0 < self.region_threshold < 1:
+            raise ValueError(
+                f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
+            )
+        if not 0 < self.region_cover <= 1:
+            raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
+
+    def channels(self, input_channels):
+        """Channels of each cutout, for a network input of ``input_channels``: those,
+        the probability and the island's mask."""
+        return input_channels + 2
 
 
 @dataclass(eq=False)
@@ -232,12 +288,16 @@ class ModelCard:
         if len(self.classes) != 2:
             _fail(self.name, "islands", "the second stage needs a model with one diffuse class")
         self.islands = {"args": {}, **self.islands}
+        if self.islands.get("context_scale") == 1:
+            # Cards written before 0.1 record the island cutouts' context view
+            # (since removed) at its no-op value 1: read them as they were.
+            del self.islands["context_scale"]
         known = {item.name for item in fields(IslandSettings)} | set(_CLASSIFIER_KEYS)
         unknown = sorted(set(self.islands) - known)
         if unknown:
             _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
         try:
-            _island_classifier(self)  # the settings, then the classifier
+            build_island_classifier(self)  # the settings, then the classifier
         except (TypeError, ValueError) as err:
             _fail(self.name, "islands", str(err))
 
@@ -641,50 +701,3 @@ def _range_from_json(value):
     if not isinstance(value, dict) or set(value) != {"min", "max"}:
         raise ModelError(f"accepted_beam_arcsec: expected {{'min', 'max'}}, got {value!r}")
     return [_json_number(value["min"]), _json_number(value["max"])] * u.arcsec
-
-
-def build_network(card):
-    """Instantiate the (untrained) network a card describes.
-
-    Parameters
-    ----------
-    card : ModelCard
-        The model card.
-
-    Returns
-    -------
-    torch.nn.Module
-        The network, in evaluation mode, on the CPU; when the card has
-        ``islands``, with its :class:`~diffuseradio.models.IslandClassifier`
-        as the submodule ``island_classifier`` (so one state dict, and one
-        weights file, hold both).
-
-    Raises
-    ------
-    ModelError
-        When the architecture arguments are invalid.
-    """
-    try:
-        network = ARCHITECTURES[card.architecture](**card.architecture_args)
-    except (TypeError, ValueError) as err:
-        raise ModelError(f"model card {card.name!r}: architecture_args: {err}") from None
-    if card.islands is not None:
-        network.island_classifier = _island_classifier(card)
-    return network.eval()
-
-
-def _island_classifier(card):
-    """Instantiate the (untrained) island classifier a card's ``islands`` describe.
-
-    Parameters
-    ----------
-    card : ModelCard
-        A card with ``islands``.
-
-    Returns
-    -------
-    IslandClassifier
-        Reading all the cutout channels.
-    """
-    size = card.island_settings.cutout_pixels
-    return IslandClassifier(card.island_channels, size, **card.islands["args"])

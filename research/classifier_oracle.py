@@ -1,7 +1,7 @@
 """How well a model's island stage would do with a perfect island classifier.
 
 Runs a model with an island classifier on simulated fields (the fields of
-``scripts/evaluate_model.py``: its training configuration's sky, the given
+``research/evaluate_model.py``: its training configuration's sky, the given
 seed) and counts its detections at the card's operating point twice: with
 the classifier's scores, and with each island's true label in their place
 (1 when at least ``--label-fraction`` of the island is diffuse truth, else 0).
@@ -10,7 +10,7 @@ thresholds: what is missing between the two is the classifier's.
 
 Usage::
 
-    python scripts/classifier_oracle.py lotss-diffuse-unet-2res --seed 20261125 --fields 48
+    python research/classifier_oracle.py lotss-diffuse-unet-2res --seed 20261125 --fields 48
 """
 
 import argparse

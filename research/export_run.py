@@ -6,12 +6,12 @@ kept one) into the network of ``RUN/checkpoint.json``'s configuration and
 writes weights + model card with
 :func:`diffuseradio.training.export_model`, recording the training command,
 the validation metrics of that epoch,
-and (optionally) test-set metrics from ``scripts/evaluate_model.py`` and a
+and (optionally) test-set metrics from ``research/evaluate_model.py`` and a
 chosen operating point (seed and growth thresholds, smallest area).
 
 Usage::
 
-    python scripts/export_run.py RUN OUTDIR [--last] [--threshold P] [--low-threshold P]
+    python research/export_run.py RUN OUTDIR [--last] [--threshold P] [--low-threshold P]
         [--min-area-beams A] [--test-metrics FILE.json]
         [--command "diffuseradio train ..."] [--notes "..."]
 """

@@ -1,16 +1,16 @@
 """Write a chosen operating point and test metrics into an existing model card.
 
 For a model whose weights are final (e.g. one made by ``diffuseradio
-train-islands``): the operating point chosen by ``scripts/evaluate_model.py
+train-islands``): the operating point chosen by ``research/evaluate_model.py
 --sweep`` on the validation fields, and the test summary written by
-``scripts/evaluate_model.py --json-dir`` (stored as ``test_*`` metrics).
+``research/evaluate_model.py --json-dir`` (stored as ``test_*`` metrics).
 ``--region-threshold`` (and ``--region-cover``) set the island stage's
 region cap (:class:`diffuseradio.islands.IslandSettings`); sweep again
 after setting it. The weights and their sha256 are not touched.
 
 Usage::
 
-    python scripts/set_operating_point.py CARD.json --threshold P --low-threshold P
+    python research/set_operating_point.py CARD.json --threshold P --low-threshold P
         --min-area-beams A [--region-threshold P [--region-cover F]]
         [--test-metrics FILE.json] [--notes TEXT]
 """

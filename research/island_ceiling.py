@@ -12,9 +12,9 @@ with ``/c`` after it for islands on the compact-source-subtracted image
 
 Usage::
 
-    python scripts/island_ceiling.py lotss-diffuse-unet --fields 48 \
+    python research/island_ceiling.py lotss-diffuse-unet --fields 48 \
         --settings 5/3/4/300 4/2.5/4/300 4/2.5/2/inf
-    python scripts/island_ceiling.py lotss-diffuse-unet-2res --settings 5/3/4/300 5/3/4/300/c
+    python research/island_ceiling.py lotss-diffuse-unet-2res --settings 5/3/4/300 5/3/4/300/c
 """
 
 import argparse

@@ -43,7 +43,7 @@ perfectly), whatever the threshold.
 
 Usage::
 
-    python scripts/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
+    python research/evaluate_model.py CARD.json [CARD.json ...] --seed 777 --fields 48 [--sweep]
 
 Several seeds (``--seed 777 4242 5151``, with ``--fields 48`` for each or
 ``--fields 48 48 96``, one number per seed) pool their fields into one count:

@@ -1,19 +1,19 @@
-"""The brightest diffuse sources a model misses on the test fields (docs/zoo.rst).
+"""The brightest diffuse sources a model misses on the test fields (research/LOG.rst).
 
 For a model with an island stage, at its card's operating point, on the
-test fields of ``scripts/evaluate_model.py`` (seed 777): the diffuse sources
+test fields of ``research/evaluate_model.py`` (seed 777): the diffuse sources
 of integrated S/N >= 8 with less than 20 % of their region detected, the
 brightest first. Each row shows the 20" image in units of the thermal noise,
 the simulated object regions with the diffuse truth (white contour), the
 confuser mask (radio galaxies and calibration artefacts) and the classifier's
-score of each island. Run from the repository root (not part of the
-tests; a few minutes)::
+score of each island. Writes ``missed_sources_NAME.png`` into ``--output``
+(default: the current folder). Run from the repository root (a few
+minutes)::
 
-    python docs/plots/plot_missed_sources.py lotss-diffuse-unet-2res@1.4.0
+    python research/plot_missed_sources.py lotss-diffuse-unet-2res@1.4.0
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -22,16 +22,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-
 from diagnose_detections import COVERAGE, stages  # noqa: E402
 from evaluate_model import test_fields  # noqa: E402
 
 from diffuseradio import DiffuseDetector  # noqa: E402
 from diffuseradio.training.metrics import object_coverage  # noqa: E402
 
-STATIC = ROOT / "docs" / "_static"
 HALF = 64
 
 
@@ -82,6 +78,7 @@ def main():
     parser.add_argument("--seed", type=int, default=777)
     parser.add_argument("--fields", type=int, default=48)
     parser.add_argument("--rows", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=Path("."))
     args = parser.parse_args()
     detector = DiffuseDetector.from_pretrained(args.model, device="cpu")
     chosen = missed(detector, args.seed, args.fields)[: args.rows]
@@ -93,7 +90,7 @@ def main():
         ax.set_title(title, fontsize=9)
     fig.colorbar(shown, ax=axes[:, 3], shrink=0.6, label="classifier score")
     name = detector.card.name.removeprefix("lotss-diffuse-")
-    path = STATIC / f"missed_sources_{name}.png"
+    path = args.output / f"missed_sources_{name}.png"
     fig.savefig(path, dpi=70, bbox_inches="tight")
     print(f"wrote {path}")
 

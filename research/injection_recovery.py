@@ -23,7 +23,7 @@ injection: false detections, in a field without known diffuse emission.
 
 Usage::
 
-    python scripts/injection_recovery.py IMAGE.fits [--models A B ...] [--out TABLE.ecsv]
+    python research/injection_recovery.py IMAGE.fits [--models A B ...] [--out TABLE.ecsv]
 """
 
 import argparse

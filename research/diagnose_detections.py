@@ -1,6 +1,6 @@
 """Where a model with an island stage loses diffuse sources, and what its false detections are.
 
-On simulated fields (as ``scripts/evaluate_model.py`` makes them: the beam at the
+On simulated fields (as ``research/evaluate_model.py`` makes them: the beam at the
 working beam, with the native image for a two-resolution model), at the card's
 operating point, with test-time augmentation:
 
@@ -19,7 +19,7 @@ operating point, with test-time augmentation:
 
 Usage::
 
-    python scripts/diagnose_detections.py lotss-diffuse-unet-2res --seed 20261125 --fields 48
+    python research/diagnose_detections.py lotss-diffuse-unet-2res --seed 20261125 --fields 48
 """
 
 import argparse

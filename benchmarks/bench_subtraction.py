@@ -2,7 +2,7 @@
 
 Makes a LoTSS-like pair (6" beam on 1.5" pixels, 20" beam on 6" pixels, white
 noise plus point sources from a steep count), then times
-:func:`diffuseradio.subtraction.subtract_compact` in a fresh process and reports
+:func:`diffuseradio.preprocess.compact.subtract_compact` in a fresh process and reports
 throughput (megapixels of the native image per second), the peak resident
 memory of that process next to the size of one float32 copy of the native
 image, and how well the point sources went (median |residual| / peak at their

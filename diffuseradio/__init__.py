@@ -6,7 +6,7 @@ tables, DS9 regions and FITS maps.
 """
 
 from .catalog import DetectionCatalog
-from .detector import DiffuseDetector
+from .detector import DiffuseDetector, PredictionStages
 from .exceptions import (
     ChecksumError,
     DiffuseRadioError,
@@ -24,6 +24,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "DiffuseDetector",
+    "PredictionStages",
     "DetectionCatalog",
     "SurveyMosaic",
     "Tile",

@@ -26,9 +26,7 @@ from diffuseradio.training.metrics import ObjectCounts, object_counts
 
 def field_counts(detector, field, fractions):
     """Counts of one field with the classifier's scores and with the true labels."""
-    probability, labels, ids, scores, beam = island_stage(
-        detector, field, precision=detector.precision
-    )
+    probability, labels, ids, scores, beam = island_stage(detector, field)
     diffuse = np.asarray(ndimage.mean(field.truth > 0, labels, ids)) if len(ids) else np.zeros(0)
     scores = {"classifier": scores}
     for fraction in fractions:

@@ -29,43 +29,23 @@ import numpy as np
 from evaluate_model import test_fields
 
 from diffuseradio import DiffuseDetector
-from diffuseradio.channels import model_input
-from diffuseradio.islands import classifier_cutouts, paint_islands
-from diffuseradio.models.classifier import classify_cutouts
-from diffuseradio.models.inference import predict_image
-from diffuseradio.segmentation import segment
+from diffuseradio.postprocess import paint_islands, segment
 from diffuseradio.training.metrics import object_coverage
 
 #: Overlap that counts (the completeness and purity criterion).
 COVERAGE = 0.2
 
 
-def island_stage(detector, field, *, precision="fp32"):
-    """Segmentation probability, island labels, the islands present, their scores
-    (classified at ``precision``) and the working beam area of one field."""
-    card = detector.card
-    settings = card.island_settings
-    native = field.native if card.native_beam is not None else None
-    matched, image = model_input(card, field.mosaic, native)
-    if image.shape[-2:] != field.truth.shape:
+def island_stage(detector, field):
+    """Segmentation probability, island labels, the islands present, their scores and
+    the working beam area of one field (``DiffuseDetector.predict``'s stages)."""
+    native = field.native if detector.card.native_beam is not None else None
+    stages = detector.predict(field.mosaic, native=native, return_stages=True)
+    if stages.matched.shape != field.truth.shape:
         raise ValueError("the fields must be simulated on the model's working grid")
-    probability, _ = predict_image(
-        detector.model,
-        image[: len(card.input_channels)],
-        tile_size=card.tile_size,
-        overlap=card.tile_overlap,
-        precision=detector.precision,
-        probabilities=card.probabilities,
-        augment=True,
-    )
-    beam = matched.beam_area_pixels
-    labels, ids, cutouts = classifier_cutouts(
-        image, probability[-1], beam, settings, normalization=card.normalization
-    )
-    scores = classify_cutouts(
-        detector.model.island_classifier, cutouts, precision=precision, augment=True
-    )
-    return probability[-1], labels, ids, scores, beam
+    beam = stages.matched.beam_area_pixels
+    probability = stages.network_probability[-1]
+    return probability, stages.island_labels, stages.island_ids, stages.island_scores, beam
 
 
 def card_detections(card, probability, labels, ids, scores, beam):

@@ -66,8 +66,8 @@ from astropy.table import Table, vstack
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
-from diffuseradio.resolution import pixel_average
-from diffuseradio.segmentation import segment
+from diffuseradio.mosaic.regrid import pixel_average
+from diffuseradio.postprocess import segment
 from diffuseradio.training import (
     OPERATING_THRESHOLDS,
     SIZE_BINS,

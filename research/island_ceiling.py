@@ -6,23 +6,22 @@ region inside one, the completeness criterion) is out of its reach whatever
 it learns. This counts, on the validation fields of a model's training
 configuration, the fraction of diffuse sources with integrated S/N >= 8 on an
 island, overall and by integrated S/N and size, for each setting given as
-``SEED/GROW/MIN_BEAMS/MAX_BEAMS`` (S/N, S/N, working beams, working beams),
-with ``/c`` after it for islands on the compact-source-subtracted image
-(models with a native channel).
+``SEED/GROW/MIN_BEAMS/MAX_BEAMS`` (S/N, S/N, working beams, working beams).
+(Islands on the compact-source-subtracted image, ``/c``, went with the
+island stage's ``subtract_compact`` option; see LOG.rst.)
 
 Usage::
 
     python research/island_ceiling.py lotss-diffuse-unet --fields 48 \
         --settings 5/3/4/300 4/2.5/4/300 4/2.5/2/inf
-    python research/island_ceiling.py lotss-diffuse-unet-2res --settings 5/3/4/300 5/3/4/300/c
 """
 
 import argparse
 
 import numpy as np
 
-from diffuseradio.islands import IslandSettings, find_islands
-from diffuseradio.models import load_model
+from diffuseradio.models import IslandSettings, load_model
+from diffuseradio.postprocess import find_islands
 from diffuseradio.training import TrainingConfig, simulated_field
 from diffuseradio.training.metrics import object_coverage
 
@@ -31,18 +30,16 @@ MIN_COVERAGE = 0.2
 
 
 def parse_setting(text):
-    """``seed/grow/min/max`` S/N and areas, ``/c`` after them: on the compact-subtracted image."""
+    """``seed/grow/min/max`` S/N and areas."""
     values = text.split("/")
-    subtract = values[4:] == ["c"]
-    if len(values) - subtract != 4:
-        raise ValueError(f"a setting is seed/grow/min/max[/c], not {text!r}")
-    seed, grow, low, high = (float(value) for value in values[:4])
+    if len(values) != 4:
+        raise ValueError(f"a setting is seed/grow/min/max, not {text!r}")
+    seed, grow, low, high = (float(value) for value in values)
     return IslandSettings(
         seed_snr=seed,
         grow_snr=grow,
         min_area_beams=low,
         max_area_beams=high,
-        subtract_compact=subtract,
     )
 
 
@@ -52,13 +49,7 @@ def reachable(card, config, settings, count):
     snr, beams, on_island = [], [], [[] for _ in settings]
     islands = np.zeros(len(settings), dtype=int)
     for index in range(count):
-        field, image = simulated_field(
-            config,
-            config.data.validation_seed,
-            index,
-            validation=True,
-            subtract_compact=any(setting.subtract_compact for setting in settings),
-        )
+        field, image = simulated_field(config, config.data.validation_seed, index, validation=True)
         objects = field.objects
         diffuse = (objects["class_id"] > 0) & objects["detectable"]
         diffuse &= objects["integrated_snr"] >= 8
@@ -66,8 +57,7 @@ def reachable(card, config, settings, count):
         beams.append(np.asarray(objects["n_beams"][diffuse]))
         beam = field.mosaic.beam_area_pixels
         for number, (found, setting) in enumerate(zip(on_island, settings)):
-            channel = image[-1] if setting.subtract_compact else image[0]
-            labels = find_islands(channel, beam, setting, normalization=card.normalization)
+            labels = find_islands(image[0], beam, setting, normalization=card.normalization)
             islands[number] += np.count_nonzero(np.bincount(labels.ravel())[1:])
             found.append(np.asarray(object_coverage(labels > 0, field)[diffuse]) >= MIN_COVERAGE)
     return (

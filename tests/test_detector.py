@@ -172,6 +172,4 @@ def test_stages_of_a_model_with_an_island_stage():
     # islands diffuse, and caps regions; elsewhere the network's stands.
     changed = stages.working_probability != stages.network_probability
     assert (stages.island_labels[changed[0]] > 0).mean() > 0.5
-    np.testing.assert_array_equal(
-        stages.probability, detector.predict(mosaic, augment=False)
-    )
+    np.testing.assert_array_equal(stages.probability, detector.predict(mosaic, augment=False))

@@ -16,6 +16,7 @@ from .hub import cache_dir
 from .inference import predict_image
 from .island_classifier import IslandClassifier, classify_cutouts, dihedral
 from .registry import (
+    DEFAULT_MODEL,
     LoadedModel,
     available_models,
     load_model,
@@ -27,6 +28,7 @@ from .unet import UNet
 
 __all__ = [
     "ARCHITECTURES",
+    "DEFAULT_MODEL",
     "IslandClassifier",
     "IslandSettings",
     "LoadedModel",

@@ -157,7 +157,7 @@ class ModelCard:
         Overlap of neighbouring tiles, in pixels.
     normalization : dict
         ``{"name": ..., "parameters": {...}}``, a normalisation registered in
-        `diffuseradio.normalization.NORMALIZATIONS` and its keyword parameters.
+        `diffuseradio.preprocess.normalization.NORMALIZATIONS` and its keyword parameters.
     threshold : float
         Recommended probability threshold, in (0, 1): it seeds detections.
     low_threshold : float, optional
@@ -167,9 +167,9 @@ class ModelCard:
     min_area_beams : float, optional
         Recommended smallest detection, in working beams (default 4).
     islands : dict, optional
-        The second stage (:mod:`diffuseradio.islands`), for a model with one
+        The second stage (:mod:`diffuseradio.postprocess.islands`), for a model with one
         diffuse class: the fields of
-        :class:`~diffuseradio.islands.IslandSettings` and ``"args"``, the
+        :class:`~diffuseradio.models.IslandSettings` and ``"args"``, the
         keyword arguments of the
         :class:`~diffuseradio.models.IslandClassifier` (besides its input
         channels and cutout size). The weights are in the same file, under
@@ -269,7 +269,7 @@ class ModelCard:
 
     @property
     def island_settings(self):
-        """The :class:`~diffuseradio.islands.IslandSettings` of the second stage, or None."""
+        """The :class:`~diffuseradio.models.IslandSettings` of the second stage, or None."""
         if self.islands is None:
             return None
         return IslandSettings(
@@ -375,7 +375,7 @@ class ModelCard:
 
         A model with a ``"native"`` channel sees, next to its working-beam
         (``"tapered"``) image, the image at this finer beam averaged over
-        each working pixel (see :func:`diffuseradio.channels.model_input`).
+        each working pixel (see :func:`diffuseradio.preprocess.inputs.model_input`).
         """
         if len(self.input_channels) < 2:
             return None

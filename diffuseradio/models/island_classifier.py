@@ -1,7 +1,7 @@
 """The island classifier: is this island of emission diffuse?
 
 A small convolutional network on a square cutout centred on one island
-(:mod:`diffuseradio.islands`) of the network input, the segmentation
+(:mod:`diffuseradio.postprocess.islands`) of the network input, the segmentation
 network's probability and the island's mask: the U-Net encoder's
 blocks at three resolutions, then a two-layer perceptron on the whole
 feature map, so that *where* a feature lies relative to the island's

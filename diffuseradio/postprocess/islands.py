@@ -64,7 +64,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     -------
     numpy.ndarray
         int32 labels 1..n (0: no island), numbered as
-        :func:`~diffuseradio.segmentation.segment` numbers regions.
+        :func:`~diffuseradio.postprocess.labels.segment` numbers regions.
 
     Examples
     --------
@@ -166,7 +166,7 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     ----------
     image : numpy.ndarray
         ``(C, H, W)`` network input, tapered channel first
-        (:func:`~diffuseradio.channels.model_input`).
+        (:func:`~diffuseradio.preprocess.inputs.model_input`).
     probability : numpy.ndarray
         ``(H, W)`` probability of diffuse emission on the same grid.
     beam_area_pixels : float

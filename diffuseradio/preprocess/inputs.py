@@ -98,7 +98,7 @@ def working_mosaic(card, mosaic):
     Returns
     -------
     `~diffuseradio.SurveyMosaic`
-        :func:`~diffuseradio.resolution.to_working_grid` with the card's
+        :func:`~diffuseradio.preprocess.working_grid.to_working_grid` with the card's
         working beam, pixel scale and accepted beam range.
 
     Raises

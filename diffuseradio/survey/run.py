@@ -128,7 +128,7 @@ def run_survey(
     natives : sequence of str or os.PathLike, optional
         For a model with a native-resolution channel: the native image of
         each mosaic, in the same order (e.g. the LoTSS 6" mosaic of each 20"
-        one; see :func:`~diffuseradio.channels.model_input`). Without them
+        one; see :func:`~diffuseradio.preprocess.inputs.model_input`). Without them
         such a model needs native-resolution mosaics. A mosaic is redone
         when its native image changes.
     model : str or os.PathLike, optional

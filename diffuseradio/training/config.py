@@ -16,7 +16,7 @@ keys (see also :doc:`/training`):
     ``tile_overlap``, ``native_beam_arcsec`` (0: one input channel, the
     image at the working beam; e.g. 6: a second channel, the same field at
     this native beam averaged over the working pixels, see
-    :mod:`diffuseradio.channels`).
+    :mod:`diffuseradio.preprocess.inputs`).
 ``[normalization]``
     ``name``, ``parameters`` (table), ``rms_box_beams``.
 ``[data]``

@@ -1,9 +1,9 @@
 """Training data: simulated fields made on the fly, or image/mask FITS pairs.
 
 Both datasets go through the same resolution matching
-(:func:`diffuseradio.resolution.to_working_grid`), channel stacking and
-normalisation (:func:`diffuseradio.channels.stack_channels`) and tiling
-(:func:`diffuseradio.tiling.tile_slices`) as inference. Items are
+(:func:`diffuseradio.preprocess.working_grid.to_working_grid`), channel stacking and
+normalisation (:func:`diffuseradio.preprocess.inputs.stack_channels`) and tiling
+(:func:`diffuseradio.mosaic.tiling.tile_slices`) as inference. Items are
 deterministic functions of their index, so a run is reproducible whatever
 the number of data-loader workers or processes, and resuming continues with
 exactly the data an uninterrupted run would have seen.
@@ -248,7 +248,7 @@ class FitsPairTiles(torch.utils.data.Dataset):
     <diffuseradio.SurveyMosaic.read>`, brought to the working grid and
     normalised exactly as at inference; its mask (integer class labels on
     the image's grid) is reprojected to the working grid by nearest
-    neighbour. Tiles follow :func:`~diffuseradio.tiling.tile_slices`; each
+    neighbour. Tiles follow :func:`~diffuseradio.mosaic.tiling.tile_slices`; each
     item gets a rotation/flip drawn from ``(seed, index)``.
 
     Parameters

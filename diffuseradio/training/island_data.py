@@ -50,7 +50,7 @@ class IslandExamples(NamedTuple):
     cutouts : numpy.ndarray
         float16 ``(N, C, S, S)`` cutouts: the network input's channels,
         the segmentation probability and the island's mask
-        (:func:`~diffuseradio.islands.island_cutouts`).
+        (:func:`~diffuseradio.postprocess.islands.island_cutouts`).
     diffuse : numpy.ndarray
         bool ``(N,)``: the label, at least :data:`DIFFUSE_FRACTION` of the
         island's pixels are diffuse truth (another fraction:
@@ -165,7 +165,7 @@ def island_examples(
     config : TrainingConfig
         The sky, grid and noise of the fields (the model's training
         configuration).
-    settings : `~diffuseradio.islands.IslandSettings`
+    settings : `~diffuseradio.models.IslandSettings`
         How islands are found and cut out.
     seed : int
         Seed of the fields (``simulated_field(config, seed, index)``).

@@ -8,17 +8,18 @@ through the stages, each entered once:
    (:func:`~diffuseradio.preprocess.model_input`);
 2. ``models``: run the network over overlapping tiles and stitch them
    (:func:`~diffuseradio.models.predict_image`);
-3. ``postprocess``, for a model whose card has an island stage: classify each
-   island of emission as a whole and raise the probability over the diffuse
-   ones (:mod:`~diffuseradio.postprocess.islands`);
-4. ``mosaic``: map the probabilities back to the input grid
-   (:func:`~diffuseradio.mosaic.regrid.to_input_grid`).
+3. ``postprocess``: for a model whose card has an island stage, classify
+   each island of emission as a whole and raise the probability over the
+   diffuse ones (:func:`~diffuseradio.postprocess.island_stage`); bring the
+   probabilities back to the input's pixels
+   (:func:`~diffuseradio.postprocess.on_input_pixels`) and, in
+   :meth:`DiffuseDetector.detect`, label the detections
+   (:func:`~diffuseradio.postprocess.segment`);
+4. ``catalog``: measure them on the input pixels
+   (:class:`~diffuseradio.DetectionCatalog`).
 
 ``predict(..., return_stages=True)`` returns every intermediate result
-(:class:`PredictionStages`). :meth:`DiffuseDetector.detect` thresholds the
-probability into labelled regions (:func:`~diffuseradio.postprocess.segment`)
-and measures them on the input pixels
-(:class:`~diffuseradio.DetectionCatalog`).
+(:class:`PredictionStages`).
 """
 
 from dataclasses import dataclass
@@ -36,10 +37,8 @@ from .models import (
     select_precision,
     to_device,
 )
-from .mosaic.regrid import to_input_grid
-from .postprocess.islands import classifier_cutouts, paint_islands
-from .postprocess.labels import segment
-from .preprocess.inputs import model_input
+from .postprocess import island_stage, on_input_pixels, segment
+from .preprocess import model_input
 
 __all__ = ["DiffuseDetector", "PredictionStages"]
 
@@ -249,42 +248,39 @@ class DiffuseDetector:
             augment=augment,
             progress=progress,
         )
-        labels = ids = scores = None
+        islands = None
         working = network
         if card.islands is not None:
-            labels, ids, scores = self._score_islands(
-                image, matched, network[-1], batch_size, augment
+            islands = island_stage(
+                image,
+                network[-1],
+                matched.beam_area_pixels,
+                card.island_settings,
+                lambda cutouts: self._classify_islands(cutouts, batch_size, augment),
+                normalization=card.normalization,
             )
             working = network.copy()
-            working[-1] = self._paint_islands(network[-1], labels, ids, scores)
-        probability = self._to_input_grid(self._diffuse_maps(working), matched, mosaic)
+            working[-1] = islands.probability
+        probability = on_input_pixels(self._diffuse_maps(working), matched, mosaic)
         if return_spread:
-            spread = self._to_input_grid(self._diffuse_maps(spread), matched, mosaic)
+            spread = on_input_pixels(self._diffuse_maps(spread), matched, mosaic)
         if return_stages:
             return PredictionStages(
                 matched=matched,
                 network_input=image,
                 network_probability=network,
-                island_labels=labels,
-                island_ids=ids,
-                island_scores=scores,
+                island_labels=None if islands is None else islands.labels,
+                island_ids=None if islands is None else islands.ids,
+                island_scores=None if islands is None else islands.scores,
                 working_probability=working,
                 probability=probability,
                 spread=spread if return_spread else None,
             )
         return (probability, spread) if return_spread else probability
 
-    def _score_islands(self, image, matched, probability, batch_size, augment):
-        """The islands of the island stage and the classifier's score of each."""
-        settings = self.card.island_settings
-        labels, ids, cutouts = classifier_cutouts(
-            image,
-            probability,
-            matched.beam_area_pixels,
-            settings,
-            normalization=self.card.normalization,
-        )
-        scores = classify_cutouts(
+    def _classify_islands(self, cutouts, batch_size, augment):
+        """The island classifier's probability that each cutout's island is diffuse."""
+        return classify_cutouts(
             self.model.island_classifier,
             cutouts,
             batch_size=32 * batch_size,
@@ -292,32 +288,11 @@ class DiffuseDetector:
             precision=self.precision,
             augment=augment,
         )
-        return labels, ids, scores
-
-    def _paint_islands(self, probability, labels, ids, scores):
-        """The probability raised over the islands the classifier finds diffuse."""
-        settings = self.card.island_settings
-        return paint_islands(
-            probability,
-            labels,
-            ids,
-            scores,
-            region_threshold=settings.region_threshold,
-            region_cover=settings.region_cover,
-        )
 
     def _diffuse_maps(self, probability):
         """Drop the background channel of a softmax output; squeeze one class."""
         maps = probability[1:] if probability.shape[0] > 1 else probability
         return maps[0] if maps.shape[0] == 1 else maps
-
-    @staticmethod
-    def _to_input_grid(maps, matched, mosaic):
-        maps = np.nan_to_num(to_input_grid(maps, matched, mosaic), nan=0.0, copy=False)
-        for start in range(0, mosaic.shape[0], 1024):  # blank where the input is, in strips
-            rows = slice(start, start + 1024)
-            maps[..., rows, :][..., ~np.isfinite(mosaic.data[rows])] = np.nan
-        return maps
 
     # ------------------------------------------------------------- detect
 

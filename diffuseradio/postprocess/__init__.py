@@ -1,13 +1,31 @@
 """From the network's probability to labelled detections.
 
-The stage after the network: :mod:`~diffuseradio.postprocess.labels`
-thresholds the probability (with hysteresis and a minimum area) into labelled
-regions; :mod:`~diffuseradio.postprocess.islands` is the island stage of
-models whose card has one: islands of emission classified as a whole by a
-second network, whose score raises the probability over the diffuse ones.
+The stage after the network: :mod:`~diffuseradio.postprocess.islands` is the
+island stage of models whose card has one (islands of emission classified as
+a whole by a second network, whose score raises the probability over the
+diffuse ones); :mod:`~diffuseradio.postprocess.input_grid` brings the
+probabilities back to the input's pixels; :mod:`~diffuseradio.postprocess.labels`
+thresholds them (with hysteresis and a minimum area) into labelled regions.
 """
 
-from .islands import classifier_cutouts, find_islands, island_cutouts, paint_islands
+from .input_grid import on_input_pixels
+from .islands import (
+    IslandStage,
+    classifier_cutouts,
+    find_islands,
+    island_cutouts,
+    island_stage,
+    paint_islands,
+)
 from .labels import segment
 
-__all__ = ["segment", "find_islands", "island_cutouts", "classifier_cutouts", "paint_islands"]
+__all__ = [
+    "on_input_pixels",
+    "segment",
+    "IslandStage",
+    "island_stage",
+    "find_islands",
+    "island_cutouts",
+    "classifier_cutouts",
+    "paint_islands",
+]

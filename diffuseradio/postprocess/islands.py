@@ -31,6 +31,8 @@ and the centroid is weighted by the normalised brightness, so bright cores
 do not pull it away from extended emission.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import ndimage
 
@@ -38,6 +40,8 @@ from ..preprocess.normalization import normalize
 from .labels import segment
 
 __all__ = [
+    "IslandStage",
+    "island_stage",
     "find_islands",
     "island_cutouts",
     "classifier_cutouts",
@@ -189,6 +193,56 @@ def classifier_cutouts(image, probability, beam_area_pixels, settings, *, normal
     stacked = np.concatenate([image, probability[None]])
     ids, cutouts, _ = island_cutouts(stacked, labels, settings.cutout_pixels)
     return labels, ids, cutouts
+
+
+class IslandStage(NamedTuple):
+    """What the island stage found and made of it (see :func:`island_stage`)."""
+
+    #: ``(H, W)`` island labels (0: none).
+    labels: np.ndarray
+    #: The islands the classifier scored, ascending.
+    ids: np.ndarray
+    #: Their probability of being diffuse emission.
+    scores: np.ndarray
+    #: The segmentation network's probability raised (and capped) by the scores.
+    probability: np.ndarray
+
+
+def island_stage(image, probability, beam_area_pixels, settings, classify, *, normalization=None):
+    """The island stage of a model: find, cut out, classify and paint the islands.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(C, H, W)`` network input, tapered channel first.
+    probability : numpy.ndarray
+        ``(H, W)`` the segmentation network's probability of diffuse emission.
+    beam_area_pixels : float
+        Working beam area in pixels.
+    settings : `~diffuseradio.models.IslandSettings`
+    classify : callable
+        ``classify(cutouts) -> scores``: the island classifier
+        (e.g. :func:`~diffuseradio.models.classify_cutouts` with the model's).
+    normalization : dict, optional
+        The card's normalisation (see :func:`find_islands`).
+
+    Returns
+    -------
+    IslandStage
+    """
+    labels, ids, cutouts = classifier_cutouts(
+        image, probability, beam_area_pixels, settings, normalization=normalization
+    )
+    scores = classify(cutouts)
+    painted = paint_islands(
+        probability,
+        labels,
+        ids,
+        scores,
+        region_threshold=settings.region_threshold,
+        region_cover=settings.region_cover,
+    )
+    return IslandStage(labels, ids, scores, painted)
 
 
 def _overlap(corner, size, shape):

@@ -268,31 +268,13 @@ def _train_parser(commands):
     parser.set_defaults(run=_run_train)
 
 
-def _join_torchrun(device):
-    """Join the process group that ``torchrun`` describes; the device of this rank."""
-    import os
-
-    import torch
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return device
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if str(device).startswith("cuda"):
-        torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl")
-        return f"cuda:{local_rank}"
-    dist.init_process_group("gloo")
-    return device
-
-
 def _run_train(args):
     import shlex
 
-    from .training import Trainer, TrainingConfig, export_model
+    from .training import Trainer, TrainingConfig, export_model, join_torchrun
 
     command = "diffuseradio " + " ".join(shlex.quote(a) for a in args.argv)
-    device = _join_torchrun(args.device)
+    device = join_torchrun(args.device)
     if args.resume:
         trainer = Trainer.resume(args.resume, device=device)
     else:
@@ -477,8 +459,6 @@ def _clusters_parser(commands):
 
 
 def _run_clusters(args):
-    import contextlib
-
     import astropy.units as u
 
     from .catalog import read_catalogue
@@ -491,31 +471,25 @@ def _run_clusters(args):
     detector = DiffuseDetector.from_pretrained(
         args.model, device=args.device, precision=args.precision
     )
-    with contextlib.ExitStack() as stack:
-        client = None
-        if args.scheduler:
-            from distributed import Client
-
-            client = stack.enter_context(Client(args.scheduler))
-        table = classify_clusters(
-            detector,
-            clusters,
-            args.mosaics,
-            ra=args.ra,
-            dec=args.dec,
-            redshift=args.z,
-            r500=args.r500,
-            m500=args.m500,
-            name=args.name,
-            box_size=args.box_size * u.Mpc,
-            aperture=args.aperture,
-            spectral_index=args.spectral_index,
-            score_threshold=args.score_threshold,
-            max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
-            outdir=args.output,
-            client=client,
-            progress=not args.no_progress,
-        )
+    table = classify_clusters(
+        detector,
+        clusters,
+        args.mosaics,
+        ra=args.ra,
+        dec=args.dec,
+        redshift=args.z,
+        r500=args.r500,
+        m500=args.m500,
+        name=args.name,
+        box_size=args.box_size * u.Mpc,
+        aperture=args.aperture,
+        spectral_index=args.spectral_index,
+        score_threshold=args.score_threshold,
+        max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
+        outdir=args.output,
+        client=args.scheduler or None,
+        progress=not args.no_progress,
+    )
     covered = int(((table["flags"] & 1) == 0).sum())
     print(
         f"{len(table)} clusters, {covered} covered, {int(table['has_diffuse'].sum())} with "

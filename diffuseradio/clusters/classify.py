@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from ..exceptions import DiffuseRadioWarning
 from ..mosaic import JY_PER_BEAM, SurveyMosaic
-from ..survey.parallel import gather_as_completed
+from ..survey.parallel import connected_client, gather_as_completed
 from .columns import CLUSTER_FLAGS, FAILED, NOISY, NOT_COVERED, PARTLY_BLANKED, read_clusters
 from .physics import radio_power
 from .report import read_done, write_cluster, write_summary
@@ -330,10 +330,11 @@ def classify_clusters(
         Clusters whose cut-out is noisier than this (Jy/beam) are flagged.
     outdir : str or os.PathLike, optional
         Write the outputs here (see Notes) and resume from them.
-    client : `distributed.Client`, optional
-        Classify the clusters in parallel on this Dask cluster; the model is
-        sent once to each worker, and paths are read by the workers (which
-        must see ``outdir`` when it is given).
+    client : `distributed.Client` or str, optional
+        Classify the clusters in parallel on this Dask cluster (a client, or
+        its scheduler's address); the model is sent once to each worker, and
+        paths are read by the workers (which must see ``outdir`` when it is
+        given). A cluster that fails is flagged and the others run on.
     progress : bool, optional
         Show a progress bar over the clusters.
     return_detections : bool, optional
@@ -410,7 +411,10 @@ def classify_clusters(
     if client is None:
         results.update(_run_serial(detector, todo, opened, labels, settings, progress))
     else:
-        results.update(_run_parallel(client, detector, todo, sources, labels, settings, progress))
+        with connected_client(client) as running:
+            results.update(
+                _run_parallel(running, detector, todo, sources, labels, settings, progress)
+            )
     table, detections = _assemble(catalogue, results, settings, detector)
     if settings.outdir is not None:
         write_summary(settings.outdir, table, detections, [c.key for c in catalogue])

@@ -12,115 +12,24 @@ they are plain numbers whose unit is part of the key.
 
 import inspect
 import json
-import math
-import re
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import astropy.units as u
 import torch
-from packaging.version import InvalidVersion, Version
 from radio_beam import Beam
 
 from ..atomic import publish, temporary_sibling
 from ..exceptions import ModelError
-from ..preprocess.normalization import NORMALIZATIONS
-from .architectures import ARCHITECTURES, build_island_classifier
+from .architectures import ARCHITECTURES
+from .card_checks import check_card
+from .island_settings import CLASSIFIER_KEYS, IslandSettings
 
 __all__ = ["ModelCard", "IslandSettings"]
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-#: Keys of a card's ``islands`` that describe the classifier, not the islands.
-_CLASSIFIER_KEYS = ("args",)
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_URL_SCHEMES = ("http://", "https://", "file://")
 #: JSON keys of the fields whose JSON key differs from their Python name.
 _JSON_KEYS = {"pixel_scale": "pixel_scale_arcsec", "accepted_beam_range": "accepted_beam_arcsec"}
-
-
-def _fail(card, key, problem):
-    raise ModelError(f"model card {card!r}: {key}: {problem}")
-
-
-def _check_type(card, key, value, kind, description):
-    if isinstance(value, bool) or not isinstance(value, kind):
-        _fail(card, key, f"expected {description}, got {value!r}")
-
-
-def _check_number(card, key, value):
-    _check_type(card, key, value, (int, float), "a number")
-    if not math.isfinite(value):
-        _fail(card, key, f"expected a finite number, got {value!r}")
-
-
-def _angle(card, key, value):
-    try:
-        return u.Quantity(value).to(u.arcsec)
-    except (TypeError, ValueError, u.UnitsError):
-        _fail(card, key, f"expected an angle Quantity (e.g. 5 * u.arcsec), got {value!r}")
-
-
-@dataclass(frozen=True)
-class IslandSettings:
-    """How islands are found and cut out (a model card's ``islands`` section).
-
-    Parameters
-    ----------
-    seed_snr : float
-        An island holds at least one pixel at or above this S/N.
-    grow_snr : float
-        Islands extend over connected pixels down to this S/N.
-    min_area_beams, max_area_beams : float
-        Islands outside this area range (working beams) are not classified:
-        smaller ones are unresolved, larger ones are left to the
-        segmentation network.
-    cutout_pixels : int
-        Side of the square cutout, in working-grid pixels.
-    region_threshold : float or None
-        None: the islands only raise the probability. A probability in
-        (0, 1): each connected region of the segmentation network's
-        probability at or above it, of which at least ``region_cover`` lies
-        on classified islands, is capped at the highest score of those
-        islands (see :func:`paint_islands`).
-    region_cover : float
-        Fraction of a region's pixels on islands for the cap to apply.
-    """
-
-    seed_snr: float = 5.0
-    grow_snr: float = 3.0
-    min_area_beams: float = 4.0
-    max_area_beams: float = 300.0
-    cutout_pixels: int = 32
-    region_threshold: float | None = None
-    region_cover: float = 0.3
-
-    def __post_init__(self):
-        if not 0 < self.grow_snr <= self.seed_snr:
-            raise ValueError(
-                f"islands need 0 < grow_snr <= seed_snr, got {self.grow_snr} and {self.seed_snr}"
-            )
-        if not 0 <= self.min_area_beams < self.max_area_beams:
-            raise ValueError(
-                "islands need 0 <= min_area_beams < max_area_beams, got "
-                f"{self.min_area_beams} and {self.max_area_beams}"
-            )
-        if isinstance(self.cutout_pixels, bool) or not (
-            isinstance(self.cutout_pixels, int) and self.cutout_pixels >= 8
-        ):
-            raise ValueError(f"cutout_pixels must be an integer >= 8, not {self.cutout_pixels!r}")
-        if self.region_threshold is not None and not 0 < self.region_threshold < 1:
-            raise ValueError(
-                f"region_threshold must be None or in (0, 1), not {self.region_threshold!r}"
-            )
-        if not 0 < self.region_cover <= 1:
-            raise ValueError(f"region_cover must be in (0, 1], not {self.region_cover!r}")
-
-    def channels(self, input_channels):
-        """Channels of each cutout, for a network input of ``input_channels``: those,
-        the probability and the island's mask."""
-        return input_channels + 2
 
 
 @dataclass(eq=False)
@@ -224,17 +133,7 @@ class ModelCard:
     sha256: str | None = None
 
     def __post_init__(self):
-        _check_type(self.name, "name", self.name, str, "a string")
-        if not _NAME.fullmatch(self.name):
-            _fail(self.name, "name", "use only letters, digits, '.', '_' and '-'")
-        self._check_version()
-        self._check_architecture()
-        self._check_resolution()
-        self._check_io()
-        self._check_tiling()
-        self._check_normalization()
-        self._check_islands()
-        self._check_metadata()
+        check_card(self)
 
     @property
     def identifier(self):
@@ -272,102 +171,12 @@ class ModelCard:
         """The :class:`~diffuseradio.models.IslandSettings` of the second stage, or None."""
         if self.islands is None:
             return None
-        return IslandSettings(
-            **{k: v for k, v in self.islands.items() if k not in _CLASSIFIER_KEYS}
-        )
+        return IslandSettings(**{k: v for k, v in self.islands.items() if k not in CLASSIFIER_KEYS})
 
     @property
     def island_channels(self):
         """Channels of the island classifier's cutouts: input channels, probability, mask."""
         return self.island_settings.channels(len(self.input_channels))
-
-    def _check_islands(self):
-        if self.islands is None:
-            return
-        _check_type(self.name, "islands", self.islands, dict, "a dict")
-        if len(self.classes) != 2:
-            _fail(self.name, "islands", "the second stage needs a model with one diffuse class")
-        self.islands = {"args": {}, **self.islands}
-        if self.islands.get("context_scale") == 1:
-            # Cards written before 0.1 record the island cutouts' context view
-            # (since removed) at its no-op value 1: read them as they were.
-            del self.islands["context_scale"]
-        known = {item.name for item in fields(IslandSettings)} | set(_CLASSIFIER_KEYS)
-        unknown = sorted(set(self.islands) - known)
-        if unknown:
-            _fail(self.name, "islands", f"unknown keys {unknown}; known: {sorted(known)}")
-        try:
-            build_island_classifier(self)  # the settings, then the classifier
-        except (TypeError, ValueError) as err:
-            _fail(self.name, "islands", str(err))
-
-    def _check_version(self):
-        _check_type(self.name, "version", self.version, str, "a string")
-        try:
-            Version(self.version)
-        except InvalidVersion:
-            _fail(self.name, "version", f"{self.version!r} is not a PEP 440 version")
-
-    def _check_architecture(self):
-        if self.architecture not in ARCHITECTURES:
-            known = ", ".join(ARCHITECTURES)
-            _fail(self.name, "architecture", f"unknown {self.architecture!r}; known: {known}")
-        _check_type(self.name, "architecture_args", self.architecture_args, dict, "a dict")
-        self.architecture_args = dict(self.architecture_args)
-        try:
-            inspect.signature(ARCHITECTURES[self.architecture]).bind(**self.architecture_args)
-        except TypeError as err:
-            _fail(self.name, "architecture_args", f"not accepted by {self.architecture}: {err}")
-
-    def _check_io(self):
-        _check_type(self.name, "input_channels", self.input_channels, list, "a list")
-        if not self.input_channels:
-            _fail(self.name, "input_channels", "at least one channel is needed")
-        for channel in self.input_channels:
-            if not isinstance(channel, dict) or not isinstance(channel.get("name"), str):
-                _fail(
-                    self.name, "input_channels", f"each must be a dict with a 'name': {channel!r}"
-                )
-        names = [channel["name"] for channel in self.input_channels]
-        if names not in (["tapered"], ["tapered", "native"]):
-            _fail(
-                self.name,
-                "input_channels",
-                f"expected the channels ['tapered'] or ['tapered', 'native'], got {names}",
-            )
-        if len(names) == 2:
-            self._check_native_channel(self.input_channels[1])
-        in_channels = self.architecture_args.get(
-            "in_channels", _default_arg(self.architecture, "in_channels")
-        )
-        if in_channels != len(self.input_channels):
-            _fail(
-                self.name,
-                "input_channels",
-                f"{len(self.input_channels)} described but the network takes {in_channels}",
-            )
-        _check_type(self.name, "classes", self.classes, list, "a list")
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            _fail(self.name, "classes", f"need at least two distinct names, got {self.classes!r}")
-        if not all(isinstance(name, str) and name for name in self.classes):
-            _fail(self.name, "classes", f"names must be non-empty strings: {self.classes!r}")
-        if self.num_outputs not in (len(self.classes), 1 if len(self.classes) == 2 else None):
-            _fail(
-                self.name,
-                "classes",
-                f"{len(self.classes)} classes do not match num_classes={self.num_outputs} "
-                "(use 1 output for 2 classes, else one per class)",
-            )
-
-    def _check_native_channel(self, channel):
-        key = "input_channels.native.beam_arcsec"
-        _check_number(self.name, key, channel.get("beam_arcsec"))
-        if not 0 < channel["beam_arcsec"] < self.beam.major.to_value(u.arcsec):
-            _fail(
-                self.name,
-                key,
-                f"must be positive and finer than the working beam, got {channel['beam_arcsec']}",
-            )
 
     @property
     def native_beam(self):
@@ -380,91 +189,6 @@ class ModelCard:
         if len(self.input_channels) < 2:
             return None
         return Beam(self.input_channels[1]["beam_arcsec"] * u.arcsec)
-
-    def _check_resolution(self):
-        if not isinstance(self.beam, Beam):
-            _fail(self.name, "beam", f"expected a radio_beam.Beam, got {self.beam!r}")
-        if not 0 < self.beam.minor <= self.beam.major:
-            _fail(self.name, "beam", f"need 0 < minor <= major, got {self.beam!r}")
-        self.pixel_scale = _angle(self.name, "pixel_scale", self.pixel_scale)
-        if not (self.pixel_scale.isscalar and self.pixel_scale > 0):
-            _fail(self.name, "pixel_scale", f"expected a positive scalar, got {self.pixel_scale}")
-        beams = _angle(self.name, "accepted_beam_range", self.accepted_beam_range)
-        if beams.shape != (2,) or not 0 < beams[0] <= beams[1]:
-            _fail(
-                self.name,
-                "accepted_beam_range",
-                f"expected (min, max) with 0 < min <= max, got {beams}",
-            )
-        self.accepted_beam_range = beams
-
-    def _check_tiling(self):
-        _check_type(self.name, "tile_size", self.tile_size, int, "an integer")
-        _check_type(self.name, "tile_overlap", self.tile_overlap, int, "an integer")
-        if self.tile_size < 1:
-            _fail(self.name, "tile_size", f"must be positive, got {self.tile_size}")
-        if not 0 <= self.tile_overlap < self.tile_size:
-            _fail(self.name, "tile_overlap", f"must be in [0, tile_size), got {self.tile_overlap}")
-
-    def _check_normalization(self):
-        _check_type(self.name, "normalization", self.normalization, dict, "a dict")
-        unknown = set(self.normalization) - {"name", "parameters", "rms_box_beams"}
-        if unknown:
-            _fail(self.name, "normalization", f"unknown keys {sorted(unknown)}")
-        name = self.normalization.get("name")
-        if name not in NORMALIZATIONS:
-            known = ", ".join(sorted(NORMALIZATIONS))
-            _fail(self.name, "normalization", f"unknown name {name!r}; known: {known}")
-        parameters = self.normalization.get("parameters", {})
-        _check_type(self.name, "normalization.parameters", parameters, dict, "a dict")
-        try:
-            inspect.signature(NORMALIZATIONS[name]).bind(None, None, **parameters)
-        except TypeError as err:
-            _fail(self.name, "normalization.parameters", f"not accepted by {name!r}: {err}")
-        box = self.normalization.get("rms_box_beams", 30.0)
-        _check_number(self.name, "normalization.rms_box_beams", box)
-        if not box > 0:
-            _fail(self.name, "normalization.rms_box_beams", f"must be positive, got {box}")
-        self.normalization = {"name": name, "parameters": dict(parameters), "rms_box_beams": box}
-
-    def _check_metadata(self):
-        _check_number(self.name, "threshold", self.threshold)
-        if not 0 < self.threshold < 1:
-            _fail(self.name, "threshold", f"must be in (0, 1), got {self.threshold}")
-        if self.low_threshold is None:
-            self.low_threshold = self.threshold
-        _check_number(self.name, "low_threshold", self.low_threshold)
-        if not 0 < self.low_threshold <= self.threshold:
-            _fail(
-                self.name,
-                "low_threshold",
-                f"must be in (0, threshold={self.threshold}], got {self.low_threshold}",
-            )
-        _check_number(self.name, "min_area_beams", self.min_area_beams)
-        if not self.min_area_beams >= 0:
-            _fail(self.name, "min_area_beams", f"must be >= 0, got {self.min_area_beams}")
-        _check_type(self.name, "weights_file", self.weights_file, str, "a string")
-        if Path(self.weights_file).name != self.weights_file:
-            _fail(self.name, "weights_file", f"must be a bare file name, got {self.weights_file!r}")
-        if Path(self.weights_file).suffix != ".safetensors":
-            _fail(
-                self.name,
-                "weights_file",
-                f"{self.weights_file!r} is not a .safetensors file; pickled weights "
-                "(.pt, .pth, .ckpt, .pkl, .bin) are refused",
-            )
-        for key in ("training", "metrics"):
-            _check_type(self.name, key, getattr(self, key), dict, "a dict")
-        for key in ("license", "citation", "description"):
-            _check_type(self.name, key, getattr(self, key), str, "a string")
-        if self.url is not None and not (
-            isinstance(self.url, str) and self.url.startswith(_URL_SCHEMES)
-        ):
-            _fail(self.name, "url", f"expected an http(s):// or file:// URL, got {self.url!r}")
-        if self.sha256 is not None:
-            if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256.lower()):
-                _fail(self.name, "sha256", f"expected 64 hex digits, got {self.sha256!r}")
-            self.sha256 = self.sha256.lower()
 
     def __eq__(self, other):
         if not isinstance(other, ModelCard):

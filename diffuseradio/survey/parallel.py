@@ -10,50 +10,95 @@ import os
 
 from ..exceptions import DiffuseRadioError
 
-__all__ = ["distributed_module", "dask_client", "gather_as_completed"]
+__all__ = [
+    "distributed_module",
+    "connected_client",
+    "dask_client",
+    "default_workers",
+    "gather_as_completed",
+]
 
 log = logging.getLogger(__name__)
 
 
 def distributed_module():
+    """The ``distributed`` package, or an ImportError that says how to install it."""
     try:
         import distributed
     except ImportError as err:
         raise ImportError(
-            "surveys run on dask.distributed, which is not installed: "
+            "surveys and parallel cluster runs use dask.distributed, which is not installed: "
             "pip install diffuseradio[survey]"
         ) from err
     return distributed
 
 
 @contextlib.contextmanager
-def dask_client(client, n_workers, threads_per_worker, device):
-    """The client given, one connected to an address, or a local cluster's."""
+def connected_client(client):
+    """The client given, or one connected to the scheduler at an address (closed after).
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client, or a scheduler address such as ``"tcp://host:8786"``.
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    diffuseradio.DiffuseRadioError
+        If the scheduler cannot be reached.
+    """
     distributed = distributed_module()
     if isinstance(client, distributed.Client):
         yield client
-    elif client is not None:
-        try:
-            connected = distributed.Client(client)
-        except OSError as err:
-            raise DiffuseRadioError(
-                f"cannot reach the Dask scheduler at {client!r}: {err}"
-            ) from err
-        with connected:
+        return
+    try:
+        connected = distributed.Client(client)
+    except OSError as err:
+        raise DiffuseRadioError(f"cannot reach the Dask scheduler at {client!r}: {err}") from err
+    with connected:
+        yield connected
+
+
+@contextlib.contextmanager
+def dask_client(client, n_workers, threads_per_worker, device):
+    """:func:`connected_client`, or with no client a local cluster's.
+
+    Parameters
+    ----------
+    client : distributed.Client, str or None
+    n_workers : int or None
+        Workers of a local cluster (default: one per GPU, else one per
+        ``threads_per_worker`` cores).
+    threads_per_worker : int
+    device : str
+        ``"auto"`` counts the GPUs for the default number of workers.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    if client is not None:
+        with connected_client(client) as connected:
             yield connected
-    else:
-        n_workers = n_workers or default_workers(threads_per_worker, device)
-        with (
-            distributed.LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, dashboard_address=":0"
-            ) as cluster,
-            distributed.Client(cluster) as local,
-        ):
-            log.info("local Dask cluster of %d workers: %s", n_workers, local.dashboard_link)
-            yield local
+        return
+    distributed = distributed_module()
+    n_workers = n_workers or default_workers(threads_per_worker, device)
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as local,
+    ):
+        log.info("local Dask cluster of %d workers: %s", n_workers, local.dashboard_link)
+        yield local
 
 
 def default_workers(threads_per_worker, device):
+    """One worker per GPU (with ``device="auto"``), else one per ``threads_per_worker`` cores."""
     import torch
 
     gpus = torch.cuda.device_count() if device == "auto" else 0

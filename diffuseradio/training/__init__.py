@@ -24,11 +24,12 @@ from .metrics import (
     pixel_scores,
     roc_auc,
 )
-from .trainer import Trainer
+from .trainer import Trainer, join_torchrun
 
 __all__ = [
     "TrainingConfig",
     "Trainer",
+    "join_torchrun",
     "SimulatedTiles",
     "FitsPairTiles",
     "simulated_field",

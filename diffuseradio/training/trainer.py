@@ -38,7 +38,7 @@ from .metrics import (
     pixel_scores,
 )
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "join_torchrun"]
 
 log = logging.getLogger(__name__)
 
@@ -495,3 +495,32 @@ def _jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else (1e308 if value > 0 else -1e308)
     return value
+
+
+def join_torchrun(device):
+    """Join the process group that ``torchrun`` describes; the device of this rank.
+
+    Outside ``torchrun`` (``WORLD_SIZE`` unset or 1), or when the group is
+    already set up, nothing happens.
+
+    Parameters
+    ----------
+    device : str
+        The device asked for; on CUDA each rank takes GPU ``LOCAL_RANK``.
+
+    Returns
+    -------
+    str
+        The device of this rank.
+    """
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return device
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if str(device).startswith("cuda"):
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        return f"cuda:{local_rank}"
+    dist.init_process_group("gloo")
+    return device

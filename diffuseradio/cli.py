@@ -381,26 +381,25 @@ def _run_train_islands(args):
         cutout_pixels=args.cutout_pixels,
     )
     widths = args.classifier_widths
+    fit = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": args.network_seed,
+        "device": args.device,
+        "precision": args.precision,
+        "focal_gamma": args.focal_gamma,
+    }
+    recipe = ("fields", "seed", "validation_fields", "diffuse_fraction", "workers", "examples_dir")
     network, card = train_island_stage(
         args.model,
         settings,
         version=args.version,
-        fields=args.fields,
-        seed=args.seed,
-        validation_fields=args.validation_fields,
-        diffuse_fraction=args.diffuse_fraction,
         classifier_args=widths and {"widths": widths},
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        focal_gamma=args.focal_gamma,
-        network_seed=args.network_seed,
-        device=args.device,
-        precision=args.precision,
-        workers=args.workers,
-        examples_dir=args.examples_dir,
+        fit=fit,
         progress=not args.no_progress,
         command="diffuseradio " + " ".join(shlex.quote(a) for a in args.argv),
+        **{key: getattr(args, key) for key in recipe},
     )
     print(f"saved {save_model(network, card, args.output)}")
 

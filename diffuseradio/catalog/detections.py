@@ -460,20 +460,8 @@ class DetectionCatalog:
     def plot(self, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
         """Plot the image with the detections' outlines and labels (WCSAxes).
 
-        See :func:`diffuseradio.plotting.plot_detections`.
-
-        Parameters
-        ----------
-        ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-            Axes with the mosaic's WCS; a new figure is made when omitted.
-        stretch_sigma : tuple of float, optional
-            Display range in units of the rms (asinh stretch).
-        contour_levels : tuple of float, optional
-            Probability levels drawn as contours.
-
-        Returns
-        -------
-        `~astropy.visualization.wcsaxes.WCSAxes`
+        The arguments and the result are those of
+        :func:`diffuseradio.plotting.plot_detections` (``catalog`` is this one).
         """
         from ..plotting import plot_detections
 

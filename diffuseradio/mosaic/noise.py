@@ -53,17 +53,9 @@ def mad_std(values):
 
 
 def clipped_rms(values):
-    """Sigma-clipped (3 sigma, 5 iterations) MAD standard deviation.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Finite values.
-
-    Returns
-    -------
-    float
-    """
+    """:func:`mad_std` after sigma clipping (3 sigma, 5 iterations), as
+    :func:`astropy.stats.sigma_clipped_stats` computes it: the noise of pixels
+    that hold sources as well."""
     _, _, std = sigma_clipped_stats(values, sigma=3.0, maxiters=5, stdfunc="mad_std")
     return float(std)
 

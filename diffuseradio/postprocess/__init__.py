@@ -20,12 +20,12 @@ from .islands import (
 from .labels import segment
 
 __all__ = [
+    "island_stage",
+    "IslandStage",
     "on_input_pixels",
     "segment",
-    "IslandStage",
-    "island_stage",
-    "find_islands",
-    "island_cutouts",
-    "classifier_cutouts",
     "paint_islands",
+    "classifier_cutouts",
+    "island_cutouts",
+    "find_islands",
 ]

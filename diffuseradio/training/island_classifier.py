@@ -10,6 +10,7 @@ is the whole recipe of ``diffuseradio train-islands``.
 
 import copy
 import dataclasses
+import inspect
 import logging
 import time
 
@@ -217,13 +218,7 @@ def train_island_stage(
     validation_fields=48,
     diffuse_fraction=DIFFUSE_FRACTION,
     classifier_args=None,
-    epochs=16,
-    batch_size=64,
-    learning_rate=2e-3,
-    focal_gamma=0.0,
-    network_seed=0,
-    device="auto",
-    precision="auto",
+    fit=None,
     workers=1,
     examples_dir=None,
     progress=True,
@@ -255,8 +250,11 @@ def train_island_stage(
     classifier_args : dict, optional
         Arguments of :class:`~diffuseradio.models.IslandClassifier`
         (e.g. ``{"widths": [16, 32, 64]}``).
-    epochs, batch_size, learning_rate, focal_gamma, network_seed, device, precision
-        Of :func:`train_island_classifier` (``network_seed`` is its ``seed``).
+    fit : dict, optional
+        Keyword arguments of :func:`train_island_classifier` (``epochs``,
+        ``batch_size``, ``learning_rate``, ``seed`` of the network,
+        ``device``, ``precision``, ``focal_gamma``...), its defaults
+        otherwise; all are recorded in the card.
     workers : int, optional
         Processes simulating fields.
     examples_dir : str or os.PathLike, optional
@@ -289,47 +287,31 @@ def train_island_stage(
     islands = {**dataclasses.asdict(settings), "args": dict(classifier_args or {})}
     card = dataclasses.replace(loaded.card, islands=islands)
     common = {"workers": workers, "progress": progress, "cache_dir": examples_dir}
+    validation_seed = config.data.validation_seed
     examples = {
         "training": island_examples(model, config, settings, seed, fields, **common),
         "validation": island_examples(
-            model,
-            config,
-            settings,
-            config.data.validation_seed,
-            validation_fields,
-            validation=True,
-            **common,
+            model, config, settings, validation_seed, validation_fields, validation=True, **common
         ),
     }
     examples = {k: v.labelled(diffuse_fraction) for k, v in examples.items()}
+    fit = {**_defaults(train_island_classifier), **(fit or {})}
     classifier, history = train_island_classifier(
-        card,
-        examples["training"],
-        examples["validation"],
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=network_seed,
-        device=device,
-        precision=precision,
-        progress=progress,
-        focal_gamma=focal_gamma,
+        card, examples["training"], examples["validation"], **{**fit, "progress": progress}
     )
     best = max(history, key=lambda row: row["val_auc"])
-    dtype = select_precision(precision, select_device(device))
+    dtype = select_precision(fit["precision"], select_device(fit["device"]))
+    recipe = {key: fit[key] for key in ("focal_gamma", "epochs", "batch_size", "learning_rate")}
     training = {
         "command": command,
         "base_model": loaded.card.identifier,
         "fields": fields,
         "seed": seed,
         "validation_fields": validation_fields,
-        "validation_seed": config.data.validation_seed,
-        "network_seed": network_seed,
+        "validation_seed": validation_seed,
+        "network_seed": fit["seed"],
         "diffuse_fraction": diffuse_fraction,
-        "focal_gamma": focal_gamma,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
+        **recipe,
         "precision": str(dtype).removeprefix("torch."),
         "islands": {k: int(v.diffuse.size) for k, v in examples.items()},
         "diffuse_islands": {k: int(v.diffuse.sum()) for k, v in examples.items()},
@@ -338,3 +320,12 @@ def train_island_stage(
         "validation_auc_under_30_beams": round(best["val_auc_small"], 4),
     }
     return add_islands(loaded.model, card, classifier, version=version, training=training)
+
+
+def _defaults(function):
+    """The keyword arguments of ``function`` that have defaults, with them."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }

@@ -13,7 +13,7 @@ at any tile size.
 import torch
 from torch import nn
 
-from .unet import UNet, _check_positive_int
+from .unet import UNet, check_positive_int
 
 __all__ = ["BottleneckTransformer", "TransUNet", "sincos_position_embedding"]
 
@@ -157,7 +157,7 @@ class TransUNet(UNet):
             ("num_layers", num_layers),
             ("num_heads", num_heads),
         ]:
-            _check_positive_int(name, value)
+            check_positive_int(name, value)
         if embed_dim % 4 or embed_dim % num_heads:
             raise ValueError(
                 f"embed_dim must be a multiple of 4 and of num_heads={num_heads}, not {embed_dim}"

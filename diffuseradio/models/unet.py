@@ -15,7 +15,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["NORMS", "UPSAMPLING", "ConvBlock", "Decoder", "Encoder", "UNet", "pad_to_multiple"]
+__all__ = [
+    "NORMS",
+    "UPSAMPLING",
+    "ConvBlock",
+    "Decoder",
+    "Encoder",
+    "UNet",
+    "pad_to_multiple",
+    "check_positive_int",
+]
 
 #: Normalisation layers a block can use (None: no normalisation, biased convs).
 NORMS = ("batch", "group", "instance", None)
@@ -30,7 +39,8 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name} must be one of {choices}, not {value!r}")
 
 
-def _check_positive_int(name, value):
+def check_positive_int(name, value):
+    """Refuse an architecture argument that is not a positive integer."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
@@ -242,7 +252,7 @@ class UNet(nn.Module):
             ("depth", depth),
             ("base_width", base_width),
         ]:
-            _check_positive_int(name, value)
+            check_positive_int(name, value)
         _check_choice("norm", norm, NORMS)
         _check_choice("upsampling", upsampling, UPSAMPLING)
         if not 0.0 <= dropout < 1.0:

@@ -12,7 +12,7 @@ import astropy.units as u
 import numpy as np
 
 from .beam import Stamp
-from .component import _flux
+from .component import as_flux_density
 
 __all__ = ["CalibrationArtefact"]
 
@@ -86,7 +86,7 @@ class CalibrationArtefact:
         bowl_radius=40 * u.arcsec,
         seed=None,
     ):
-        self.source_flux = _flux(source_flux)
+        self.source_flux = as_flux_density(source_flux)
         self.ring_amplitude = float(ring_amplitude)
         self.ring_spacing = u.Quantity(ring_spacing, u.arcsec)
         self.extent = u.Quantity(extent, u.arcsec)

@@ -17,7 +17,7 @@ from astropy.cosmology import Planck18
 
 from .beam import Stamp, direction
 
-__all__ = ["Component", "angular_size", "random_field", "lognormal"]
+__all__ = ["Component", "angular_size", "random_field", "lognormal", "as_flux_density"]
 
 #: Largest stamp side (pixels) rendered at full resolution for a field.
 _MAX_STAMP = 1024
@@ -53,7 +53,7 @@ class Component:
     truth_class = 0
 
     def __init__(self, flux_density, *, seed=None):
-        self.flux_density = _flux(flux_density)
+        self.flux_density = as_flux_density(flux_density)
         self.seed = np.random.SeedSequence().entropy if seed is None else int(seed)
 
     def __repr__(self):
@@ -253,7 +253,8 @@ def lognormal(field, sigma):
     return np.exp(np.float32(sigma) * field - np.float32(sigma**2 / 2.0))
 
 
-def _flux(value):
+def as_flux_density(value):
+    """A flux density in mJy; refuse anything that is not one."""
     value = u.Quantity(value)
     if not value.unit.is_equivalent(u.Jy):
         raise u.UnitsError(f"a flux density must be in Jy (or mJy...), not {value.unit}")

@@ -251,7 +251,7 @@ class SkySimulator:
             raise TypeError("give either population or population settings, not both")
         self.population = population if population is not None else Population(**settings)
         self.pixel_beam = PixelBeam(self.beam, self.pixel_scale)
-        self.wcs = self._wcs(self.shape, self.pixel_scale)
+        self.wcs = self.field_wcs(self.shape, self.pixel_scale)
         self.native = None
         if native_beam is not None:
             self.native = _NativeGrid(self, native_beam, native_rms, native_oversample)
@@ -263,8 +263,20 @@ class SkySimulator:
             f"seed {self.seed}>"
         )
 
-    def _wcs(self, shape, pixel_scale):
-        """SIN projection centred on the field centre (finer grids share its edges)."""
+    def field_wcs(self, shape, pixel_scale):
+        """The WCS of a field grid: SIN projection centred on the field centre.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            ``(ny, nx)``.
+        pixel_scale : `~astropy.units.Quantity`
+            Pixel side (finer grids of the same field share its outer edges).
+
+        Returns
+        -------
+        `~astropy.wcs.WCS`
+        """
         wcs = WCS(naxis=2)
         wcs.wcs.ctype = ["RA---SIN", "DEC--SIN"]
         scale = pixel_scale.to_value(u.deg)
@@ -596,7 +608,7 @@ class _NativeGrid:
         scale = simulator.pixel_scale / self.factor
         self.beam = PixelBeam(self.beam_model, scale)
         self.main_beam = PixelBeam(simulator.beam, scale)
-        self.wcs = simulator._wcs(self.shape, scale)
+        self.wcs = simulator.field_wcs(self.shape, scale)
 
     def fine(self, coordinate):
         """Native pixel coordinate of a main-grid one (pixel centres line up)."""

@@ -54,6 +54,7 @@ def _parser():
     _simulate_parser(commands)
     _train_parser(commands)
     _train_islands_parser(commands)
+    _evaluate_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
     _subtract_compact_parser(commands)
@@ -402,6 +403,74 @@ def _run_train_islands(args):
         **{key: getattr(args, key) for key in recipe},
     )
     print(f"saved {save_model(network, card, args.output)}")
+
+
+# ------------------------------------------------------------- evaluate
+
+
+def _evaluate_parser(commands):
+    parser = commands.add_parser(
+        "evaluate",
+        help="count what models find on held-out simulated fields",
+        description="Completeness, purity and radio galaxies taken for diffuse emission of "
+        "each model on fields simulated with its training configuration and seeds it never "
+        "saw, at the card's operating point (or a sweep of points). Figures on the "
+        "package's own simulator: an upper bound, not a result about the sky.",
+    )
+    parser.add_argument("models", nargs="+", help="registry names, name@version or card paths")
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[777], help="seeds of the fields (777)"
+    )
+    parser.add_argument(
+        "--fields", type=int, nargs="+", default=[48], help="fields per seed (48), or one per seed"
+    )
+    parser.add_argument("--sweep", action="store_true", help="count a grid of operating points")
+    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="write NAME-VERSION.json (and .sweep.ecsv)"
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args):
+    import json
+
+    from .detector import DiffuseDetector
+    from .training import evaluate_models
+
+    detectors = [DiffuseDetector.from_pretrained(m, device=args.device) for m in args.models]
+    fields = args.fields[0] if len(args.fields) == 1 else args.fields
+    evaluations = evaluate_models(
+        detectors,
+        seeds=args.seed,
+        fields=fields,
+        augment=not args.no_augment,
+        sweep=args.sweep,
+        progress=not args.no_progress,
+    )
+    if args.output is not None:
+        args.output.mkdir(parents=True, exist_ok=True)
+    for evaluation in evaluations:
+        card = evaluation.card
+        summary = evaluation.summary() if evaluation.card_point in evaluation.counts else None
+        print(f"{card.identifier}: seeds {args.seed}, fields {evaluation.fields}")
+        if args.sweep:
+            evaluation.sweep_table().pprint_all()
+            for rule, purity in (("best F1", None), ("most complete at purity >= 0.85", 0.85)):
+                point, best = evaluation.operating_point(min_purity=purity)
+                print(f"  operating point ({rule}, <= 10 % of radio galaxies): {point}")
+        if summary is not None:
+            for key in ("completeness_snr_ge_8", "purity", "radio_galaxy_false_positive_rate"):
+                low, high = summary[f"{key}_interval"]
+                print(f"  {key:<34} {summary[key]:.3f} (68 % interval {low:.3f}-{high:.3f})")
+        if args.output is not None:
+            stem = args.output / f"{card.name}-{card.version}"
+            if summary is not None:
+                Path(f"{stem}.json").write_text(json.dumps(summary, indent=1))
+            if args.sweep:
+                evaluation.sweep_table().write(f"{stem}.sweep.ecsv", overwrite=True)
 
 
 # ------------------------------------------------------------- clusters

@@ -1,4 +1,8 @@
-"""Evaluate models on simulated fields they never saw: the figures of the model cards.
+"""Evaluate models on simulated fields they never saw, with research extras.
+
+The package's ``diffuseradio evaluate`` (``diffuseradio.training.evaluate_models``)
+gives the figures of a card; this script adds the experiments' options below
+(``--from-native``, ``--zero-native``, ``--objects``, side-by-side tables).
 
 Fields are simulated at the models' working beam and pixel scale with the
 noise range and the validation population of the first model's training
@@ -69,53 +73,25 @@ from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.mosaic.regrid import pixel_average
 from diffuseradio.postprocess import segment
 from diffuseradio.training import (
-    OPERATING_THRESHOLDS,
     SIZE_BINS,
     ObjectCounts,
-    TrainingConfig,
     object_counts,
+    held_out_fields,
     object_coverage,
     operating_point,
     roc_auc,
-    simulated_field,
+    sweep_points,
 )
 
 
 def test_fields(cards, seeds, counts):
-    """``(seed, index, field)`` of ``counts[i]`` simulated fields of ``seeds[i]``, at the cards'
-    working grid (no beam jitter).
-
-    The sky of the first card's training configuration; with the native
-    image of the first card that has a native channel, so that every model
-    sees the same fields.
-    """
-    values = json.loads(json.dumps(cards[0].training["config"]))
-    beam = cards[0].beam.major.to_value("arcsec")
-    values["data"]["beam_jitter_arcsec"] = [beam, beam]
-    for card in cards:
-        if card.native_beam is not None:
-            native = card.training["config"]
-            values["grid"]["native_beam_arcsec"] = native["grid"]["native_beam_arcsec"]
-            for key in ("native_rms_ujy", "native_oversample"):
-                values["data"][key] = native["data"][key]
-            break
-    config = TrainingConfig.from_dict(values)
-    for seed, count in zip(seeds, counts):
-        for index in range(count):
-            field, _ = simulated_field(config, seed, index, validation=True)
-            yield seed, index, field
+    """``(seed, index, field)`` of the held-out fields (see ``diffuseradio.training.held_out_fields``)."""
+    return held_out_fields(cards, seeds, counts)
 
 
 def operating_points(card, sweep):
     """``(threshold, low threshold, minimum area in beams)`` to count."""
-    if not sweep:
-        return [(card.threshold, card.low_threshold, card.min_area_beams)]
-    return [
-        (t, low, a)
-        for t in OPERATING_THRESHOLDS
-        for low in sorted({t, *np.round(np.arange(0.1, t, 0.2), 2)}, reverse=True)
-        for a in (4.0, 8.0, 16.0)
-    ]
+    return sweep_points(card, sweep)
 
 
 def blind_to_native(detector):

@@ -1,11 +1,13 @@
 """Training networks on simulated skies or on users' own labelled images.
 
 See :doc:`/training` for the configuration keys and the commands that
-trained the shipped models.
+trained the shipped models, and :doc:`/evaluation` for how models are
+evaluated (:func:`evaluate_models`, ``diffuseradio evaluate``).
 """
 
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
+from .evaluate import ModelEvaluation, evaluate_models, held_out_fields, sweep_points
 from .export import export_model, model_card
 from .island_classifier import add_islands, train_island_classifier, train_island_stage
 from .island_data import IslandExamples, island_examples
@@ -55,4 +57,8 @@ __all__ = [
     "train_island_classifier",
     "train_island_stage",
     "add_islands",
+    "ModelEvaluation",
+    "evaluate_models",
+    "held_out_fields",
+    "sweep_points",
 ]

@@ -30,7 +30,7 @@ from astropy.table import Table  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from diffuseradio import DiffuseDetector  # noqa: E402
-from diffuseradio.clusters import plot_roc, radio_power, validate_scores  # noqa: E402
+from diffuseradio.clusters import classify_clusters, plot_roc, radio_power, validate_scores  # noqa: E402
 from diffuseradio.simulate import RadioHalo, SkySimulator, inject  # noqa: E402
 
 STATIC = Path(__file__).resolve().parents[1] / "_static"
@@ -52,7 +52,7 @@ def real_gallery(detector, output):
         psz2 = Table.read(REAL / "catalogues" / "HFI_PCCS_SZ-union_R2.08.fits")
     subset = psz2[np.isin(np.asarray(psz2["NAME"], dtype=str), TARGETS)]
     with tempfile.TemporaryDirectory() as outdir:
-        clusters = detector.classify_clusters(subset, IMAGES, outdir=outdir, progress=False)
+        clusters = classify_clusters(detector, subset, IMAGES, outdir=outdir, progress=False)
         clusters["name", "redshift", "score", "n_detections", "flux_density",
                  "largest_linear_size", "radio_power", "flags"].pprint_all()  # fmt: skip
         panels = [Image.open(Path(outdir) / "clusters" / f"{key}.png").convert("RGB")
@@ -103,7 +103,7 @@ def simulated_survey(n_mosaics=6, seed=11):
 
 def roc(detector, output):
     mosaics, table = simulated_survey()
-    clusters = detector.classify_clusters(table, mosaics, box_size=1.5 * u.Mpc, progress=False)
+    clusters = classify_clusters(detector, table, mosaics, box_size=1.5 * u.Mpc, progress=False)
     validation = validate_scores(clusters["score"], table["halo"])
     print(
         f"{len(table)} simulated clusters: AUC {validation.auc:.3f}; at 0.5: accuracy "

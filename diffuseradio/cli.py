@@ -391,7 +391,8 @@ def _run_train_islands(args):
         "precision": args.precision,
         "focal_gamma": args.focal_gamma,
     }
-    recipe = ("fields", "seed", "validation_fields", "diffuse_fraction", "workers", "examples_dir")
+    recipe = ("fields", "seed", "validation_fields", "diffuse_fraction", "workers")
+    examples = {key: getattr(args, key) for key in recipe} | {"cache_dir": args.examples_dir}
     network, card = train_island_stage(
         args.model,
         settings,
@@ -400,7 +401,7 @@ def _run_train_islands(args):
         fit=fit,
         progress=not args.no_progress,
         command="diffuseradio " + " ".join(shlex.quote(a) for a in args.argv),
-        **{key: getattr(args, key) for key in recipe},
+        examples=examples,
     )
     print(f"saved {save_model(network, card, args.output)}")
 

@@ -28,15 +28,8 @@ import astropy.units as u
 import numpy as np
 
 from .catalog import DetectionCatalog
-from .models import (
-    available_models,
-    classify_cutouts,
-    load_model,
-    predict_image,
-    select_device,
-    select_precision,
-    to_device,
-)
+from .models import available_models, classify_cutouts, load_model, predict_image
+from .models.device import select_device, select_precision, to_device
 from .postprocess import island_stage, on_input_pixels, segment
 from .preprocess import model_input
 

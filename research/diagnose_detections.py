@@ -51,14 +51,8 @@ def island_stage(detector, field):
 def card_detections(card, probability, labels, ids, scores, beam):
     """Detections at the card's operating point, the islands raised to ``scores``."""
     settings = card.island_settings
-    painted = paint_islands(
-        probability,
-        labels,
-        ids,
-        scores,
-        region_threshold=settings.region_threshold,
-        region_cover=settings.region_cover,
-    )
+    region = {"region_threshold": settings.region_threshold, "region_cover": settings.region_cover}
+    painted = paint_islands(probability, labels, ids, scores, **region)
     return segment(
         painted,
         card.threshold,

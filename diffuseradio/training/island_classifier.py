@@ -213,14 +213,9 @@ def train_island_stage(
     settings,
     *,
     version,
-    fields=500,
-    seed=0,
-    validation_fields=48,
-    diffuse_fraction=DIFFUSE_FRACTION,
+    examples=None,
     classifier_args=None,
     fit=None,
-    workers=1,
-    examples_dir=None,
     progress=True,
     command=None,
 ):
@@ -240,13 +235,14 @@ def train_island_stage(
         How islands are found and cut out.
     version : str
         Version of the new card.
-    fields, seed : int, optional
-        Training fields and their seed.
-    validation_fields : int, optional
-        Fields of the configuration's validation seed that select the epoch.
-    diffuse_fraction : float, optional
-        Fraction of an island's pixels that must be diffuse truth for it to
-        count as diffuse.
+    examples : dict, optional
+        How the islands are made: ``fields`` (500) and ``seed`` (0) of the
+        training fields; ``validation_fields`` (48) of the configuration's
+        validation seed, which select the epoch; ``diffuse_fraction``
+        (:data:`~diffuseradio.training.island_data.DIFFUSE_FRACTION`) of an
+        island's pixels that must be diffuse truth for it to count as
+        diffuse; ``workers`` (1) simulating fields; ``cache_dir`` (None) to
+        keep the simulated islands in and reuse them in later runs.
     classifier_args : dict, optional
         Arguments of :class:`~diffuseradio.models.IslandClassifier`
         (e.g. ``{"widths": [16, 32, 64]}``).
@@ -255,10 +251,6 @@ def train_island_stage(
         ``batch_size``, ``learning_rate``, ``seed`` of the network,
         ``device``, ``precision``, ``focal_gamma``...), its defaults
         otherwise; all are recorded in the card.
-    workers : int, optional
-        Processes simulating fields.
-    examples_dir : str or os.PathLike, optional
-        Keep the simulated islands there and reuse them in later runs.
     progress : bool, optional
     command : str, optional
         The command line, recorded in the card.
@@ -286,32 +278,41 @@ def train_island_stage(
     config = TrainingConfig.from_dict(loaded.card.training["config"])
     islands = {**dataclasses.asdict(settings), "args": dict(classifier_args or {})}
     card = dataclasses.replace(loaded.card, islands=islands)
-    common = {"workers": workers, "progress": progress, "cache_dir": examples_dir}
+    recipe = {**_EXAMPLES, **(examples or {})}
+    unknown = sorted(set(recipe) - set(_EXAMPLES))
+    if unknown:
+        raise TypeError(f"unknown examples options {unknown}; known: {sorted(_EXAMPLES)}")
+    common = {key: recipe[key] for key in ("workers", "cache_dir")} | {"progress": progress}
     validation_seed = config.data.validation_seed
     examples = {
-        "training": island_examples(model, config, settings, seed, fields, **common),
+        "training": island_examples(
+            model, config, settings, recipe["seed"], recipe["fields"], **common
+        ),
         "validation": island_examples(
-            model, config, settings, validation_seed, validation_fields, validation=True, **common
+            model,
+            config,
+            settings,
+            validation_seed,
+            recipe["validation_fields"],
+            validation=True,
+            **common,
         ),
     }
-    examples = {k: v.labelled(diffuse_fraction) for k, v in examples.items()}
+    examples = {k: v.labelled(recipe["diffuse_fraction"]) for k, v in examples.items()}
     fit = {**_defaults(train_island_classifier), **(fit or {})}
     classifier, history = train_island_classifier(
         card, examples["training"], examples["validation"], **{**fit, "progress": progress}
     )
     best = max(history, key=lambda row: row["val_auc"])
     dtype = select_precision(fit["precision"], select_device(fit["device"]))
-    recipe = {key: fit[key] for key in ("focal_gamma", "epochs", "batch_size", "learning_rate")}
     training = {
         "command": command,
         "base_model": loaded.card.identifier,
-        "fields": fields,
-        "seed": seed,
-        "validation_fields": validation_fields,
+        **{key: recipe[key] for key in ("fields", "seed", "validation_fields")},
         "validation_seed": validation_seed,
         "network_seed": fit["seed"],
-        "diffuse_fraction": diffuse_fraction,
-        **recipe,
+        "diffuse_fraction": recipe["diffuse_fraction"],
+        **{key: fit[key] for key in ("focal_gamma", "epochs", "batch_size", "learning_rate")},
         "precision": str(dtype).removeprefix("torch."),
         "islands": {k: int(v.diffuse.size) for k, v in examples.items()},
         "diffuse_islands": {k: int(v.diffuse.sum()) for k, v in examples.items()},
@@ -320,6 +321,17 @@ def train_island_stage(
         "validation_auc_under_30_beams": round(best["val_auc_small"], 4),
     }
     return add_islands(loaded.model, card, classifier, version=version, training=training)
+
+
+#: The options of the examples of :func:`train_island_stage`, with their defaults.
+_EXAMPLES = {
+    "fields": 500,
+    "seed": 0,
+    "validation_fields": 48,
+    "diffuse_fraction": DIFFUSE_FRACTION,
+    "workers": 1,
+    "cache_dir": None,
+}
 
 
 def _defaults(function):

@@ -13,7 +13,6 @@ that goes with it. The functions work on arrays (or anything with ``data``,
   larger beam, ignoring blanked pixels;
 - :func:`smooth_and_resample`: convolve and resample in strips, sampled
   bilinearly (:func:`bilinear_sample`) straight onto the coarser grid;
-- :func:`reproject_to_grid`: bilinear resampling with :mod:`reproject`;
 - :func:`to_input_grid`: maps made on a coarser grid back to a finer one;
 - :func:`pixel_average` and :func:`pixel_sample`: a finer image averaged
   over, or sampled at, the pixels of a coarser grid related to it by a scale
@@ -27,11 +26,8 @@ coordinate arrays the size of the output (as
 :func:`scipy.ndimage.map_coordinates` needs).
 """
 
-import warnings
-
 import astropy.units as u
 import numpy as np
-from astropy.wcs import FITSFixedWarning
 from radio_beam.utils import BeamError
 from scipy import sparse
 
@@ -45,7 +41,6 @@ __all__ = [
     "normalised_convolution",
     "check_sampling",
     "smooth_and_resample",
-    "reproject_to_grid",
     "to_input_grid",
     "pixel_average",
     "pixel_sample",
@@ -276,33 +271,6 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
     out[(np.arange(shape[0]) + 0.5) * factor - 0.5 > mosaic.shape[0] - edge] = np.nan
     out[:, columns > mosaic.shape[1] - edge] = np.nan
     return out, wcs
-
-
-def reproject_to_grid(data, wcs, factor, shape):
-    """Bilinear resampling with :func:`reproject.reproject_interp` onto :func:`scaled_grid`.
-
-    Parameters
-    ----------
-    data : numpy.ndarray
-    wcs : astropy.wcs.WCS
-    factor : float
-        New pixel side over the old one.
-    shape : tuple of int
-        ``data``'s shape.
-
-    Returns
-    -------
-    data : numpy.ndarray
-        ``data``'s dtype.
-    wcs : astropy.wcs.WCS
-    """
-    from reproject import reproject_interp
-
-    new_wcs, new_shape = scaled_grid(wcs, shape, factor)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        out, _ = reproject_interp((data, wcs), new_wcs, shape_out=new_shape, order="bilinear")
-    return out.astype(data.dtype, copy=False), new_wcs
 
 
 def to_input_grid(maps, matched, mosaic, *, block_rows=256):

@@ -363,8 +363,12 @@ class SurveyMosaic:
         """Resample to another pixel scale, conserving surface brightness.
 
         The new grid has the same projection and covers the same sky; values
-        are interpolated bilinearly with :func:`reproject.reproject_interp`
-        (Jy/beam is a surface brightness, so no flux rescaling is needed).
+        are interpolated bilinearly (Jy/beam is a surface brightness, so no
+        flux rescaling is needed): :meth:`smooth_and_resample` without
+        convolution. Inside the image the values are those of
+        :func:`reproject.reproject_interp` (bilinear) to float32 rounding; new
+        pixels whose centres lie between the last input pixel centre and the
+        image's outer edge take the edge values (reproject blanks them).
 
         Parameters
         ----------
@@ -374,6 +378,7 @@ class SurveyMosaic:
         Returns
         -------
         SurveyMosaic
+            float32 data.
 
         Raises
         ------
@@ -381,11 +386,7 @@ class SurveyMosaic:
             If the new pixels would undersample the beam (more than half the
             beam's minor axis).
         """
-        pixel_scale = u.Quantity(pixel_scale, u.arcsec)
-        regrid.check_sampling(pixel_scale, self.beam)
-        factor = float(pixel_scale / self.pixel_scale)
-        data, wcs = regrid.reproject_to_grid(self.data, self.wcs, factor, self.shape)
-        return self.derived(data, wcs)
+        return self.smooth_and_resample(pixel_scale=pixel_scale)
 
     def smooth_and_resample(self, beam=None, pixel_scale=None, *, block_rows=128):
         """``convolve_to(beam)`` then ``resample(pixel_scale)``, streamed in strips.

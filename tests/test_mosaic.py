@@ -414,3 +414,28 @@ def test_rms_map_of_a_heavily_blanked_image(real_data_path):
     assert blank.mean() > 0.5
     np.testing.assert_array_equal(np.isnan(rms), blank)
     assert np.all(rms[~blank] > 0)
+
+
+def test_an_elliptical_beam_convolves_to_the_circular_beam_of_its_major_axis():
+    """A 20" x 12.5" beam to a 20" circular one needs a kernel of zero width along
+    the major axis: the target is reached enlarged until the kernel is two pixels
+    wide (21.6" at 4" pixels), and the result is that beam, flux conserved."""
+    from radio_beam import Beam
+
+    beam = Beam(20 * u.arcsec, 12.5 * u.arcsec, 30 * u.deg)
+    # A 1 Jy point source seen with that beam, at 4" pixels.
+    point = beam.as_kernel(4 * u.arcsec, x_size=201, y_size=201).array
+    shape = point.shape
+    mosaic = SurveyMosaic(point / point.max(), lotss_wcs(shape, 4 * u.arcsec), beam=beam)
+    total = np.sum(mosaic.data) / mosaic.beam_area_pixels
+    assert total == pytest.approx(1.0, rel=0.01)
+    for smoothed in (
+        mosaic.convolve_to(20 * u.arcsec),
+        mosaic.smooth_and_resample(20 * u.arcsec, 6 * u.arcsec),
+    ):
+        assert smoothed.beam.major.to_value(u.arcsec) == pytest.approx(21.6)
+        assert smoothed.beam.minor == smoothed.beam.major
+        flux = np.nansum(smoothed.data) / smoothed.beam_area_pixels
+        assert flux == pytest.approx(total, rel=2e-3)
+    # On its own pixels, a point source of 1 Jy peaks at 1 Jy/beam of the beam recorded.
+    assert np.nanmax(mosaic.convolve_to(20 * u.arcsec).data) == pytest.approx(1.0, rel=1e-3)

@@ -28,6 +28,7 @@ coordinate arrays the size of the output (as
 
 import astropy.units as u
 import numpy as np
+from radio_beam import Beam
 from radio_beam.utils import BeamError
 from scipy import sparse
 
@@ -38,6 +39,7 @@ __all__ = [
     "bilinear_sample",
     "scaled_grid",
     "beam_kernel",
+    "reachable_beam",
     "normalised_convolution",
     "check_sampling",
     "smooth_and_resample",
@@ -164,6 +166,48 @@ def beam_kernel(beam, target, pixel_scale):
     return kernel / kernel.sum()
 
 
+#: Smallest FWHM, in pixels, of a convolution kernel's minor axis: narrower
+#: kernels are not sampled faithfully by the pixels (their major axis loses width).
+MIN_KERNEL_PIXELS = 2.0
+
+
+def reachable_beam(beam, target, pixel_scale):
+    """``target``, or the smallest larger beam a well-sampled kernel reaches.
+
+    Taking a beam to a target whose major axis is (nearly) the beam's own
+    (a 20" x 12.5" image beam to a 20" circular working beam) needs a kernel
+    that is (nearly) zero wide along that axis: it cannot be deconvolved, or
+    the pixels sample it so badly that the result is not the target. The
+    target is then enlarged, in steps of 0.5 %, until the kernel's minor axis
+    spans :data:`MIN_KERNEL_PIXELS` pixels (for 20" x 12.5" at 4" pixels:
+    21.6"); the result has the beam returned.
+
+    Parameters
+    ----------
+    beam, target : radio_beam.Beam
+    pixel_scale : astropy.units.Quantity
+        Pixel side of the image convolved.
+
+    Returns
+    -------
+    radio_beam.Beam
+        The beam a convolution to ``target`` reaches (``target`` itself in
+        the usual case of a much finer image beam).
+    """
+    smallest = MIN_KERNEL_PIXELS * pixel_scale
+    for factor in 1 + 0.005 * np.arange(101):
+        candidate = (
+            target if factor == 1 else Beam(target.major * factor, target.minor * factor, target.pa)
+        )
+        try:
+            kernel = candidate.deconvolve(beam)
+        except (BeamError, ValueError):
+            continue
+        if kernel.minor >= smallest:
+            return candidate
+    return target  # beam_kernel says why it cannot be reached
+
+
 def fft_threads():
     """Threads for the FFTs: PyTorch's intra-op thread count.
 
@@ -236,7 +280,7 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
     mosaic : diffuseradio.SurveyMosaic
         The input (``data``, ``wcs``, ``beam``, ``shape``, ``pixel_scale`` are read).
     beam : radio_beam.Beam
-        Target beam (the input's for no convolution).
+        Target beam (the input's for no convolution; see :func:`reachable_beam`).
     pixel_scale : astropy.units.Quantity
         Target pixel side.
     block_rows : int, optional
@@ -248,7 +292,11 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
         float32 on the new grid; NaN beyond the input's outer edge.
     wcs : astropy.wcs.WCS
         The new grid (:func:`scaled_grid`).
+    beam : radio_beam.Beam
+        The beam reached.
     """
+    if beam != mosaic.beam:
+        beam = reachable_beam(mosaic.beam, beam, mosaic.pixel_scale)
     check_sampling(pixel_scale, beam)
     convolve = beam != mosaic.beam
     kernel = beam_kernel(mosaic.beam, beam, mosaic.pixel_scale) if convolve else None
@@ -270,7 +318,7 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
     edge = 0.5 - 1e-6  # tolerate rounding on the outer pixel edge
     out[(np.arange(shape[0]) + 0.5) * factor - 0.5 > mosaic.shape[0] - edge] = np.nan
     out[:, columns > mosaic.shape[1] - edge] = np.nan
-    return out, wcs
+    return out, wcs, beam
 
 
 def to_input_grid(maps, matched, mosaic, *, block_rows=256):

@@ -339,7 +339,10 @@ class SurveyMosaic:
         Parameters
         ----------
         beam : `radio_beam.Beam` or `~astropy.units.Quantity`
-            Target beam; an angle means a circular beam of that FWHM.
+            Target beam; an angle means a circular beam of that FWHM. A target
+            whose major axis is (nearly) this image's own is reached a few per
+            cent larger (:func:`~diffuseradio.mosaic.regrid.reachable_beam`):
+            the result's ``beam`` says which.
 
         Returns
         -------
@@ -354,6 +357,7 @@ class SurveyMosaic:
         target = as_beam(beam)
         if target == self.beam:
             return self.derived(np.array(self.data), self.wcs, beam=target)
+        target = regrid.reachable_beam(self.beam, target, self.pixel_scale)
         kernel = regrid.beam_kernel(self.beam, target, self.pixel_scale)
         smoothed = regrid.normalised_convolution(self.data, kernel)
         smoothed *= float(target.sr / self.beam.sr)
@@ -420,8 +424,10 @@ class SurveyMosaic:
         """
         target = self.beam if beam is None else as_beam(beam)
         pixel_scale = self.pixel_scale if pixel_scale is None else u.Quantity(pixel_scale, u.arcsec)
-        data, wcs = regrid.smooth_and_resample(self, target, pixel_scale, block_rows=block_rows)
-        return self.derived(data, wcs, beam=target)
+        data, wcs, reached = regrid.smooth_and_resample(
+            self, target, pixel_scale, block_rows=block_rows
+        )
+        return self.derived(data, wcs, beam=reached)
 
     # ---------------------------------------------------------- derived images
 

@@ -43,3 +43,9 @@ def real_data_path():
         return path
 
     return locate
+
+
+@pytest.fixture
+def real_data_folder():
+    """The folder of the real images, or None when it is absent."""
+    return REAL_DATA if REAL_DATA.is_dir() else None

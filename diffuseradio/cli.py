@@ -55,6 +55,7 @@ def _parser():
     _train_parser(commands)
     _train_islands_parser(commands)
     _evaluate_parser(commands)
+    _benchmark_parser(commands)
     _clusters_parser(commands)
     _survey_parser(commands)
     _subtract_compact_parser(commands)
@@ -472,6 +473,55 @@ def _run_evaluate(args):
                 Path(f"{stem}.json").write_text(json.dumps(summary, indent=1))
             if args.sweep:
                 evaluation.sweep_table().write(f"{stem}.sweep.ecsv", overwrite=True)
+
+
+# ------------------------------------------------------------ benchmark
+
+
+def _benchmark_parser(commands):
+    parser = commands.add_parser(
+        "benchmark",
+        help="score a model on skies unlike its training data (the shift benchmark)",
+        description="Simulator shifts, real LoTSS backgrounds with injected halos and relics, "
+        "real relics, halos and radio galaxies: completeness, purity and false detections "
+        "per cell, worst cell first.",
+    )
+    parser.add_argument("model", nargs="?", default=None, help="model (default: the default)")
+    parser.add_argument(
+        "--real-data",
+        type=Path,
+        default=None,
+        help="folder of the real images (laid out as shared/data/real); without it the "
+        "real cells are skipped",
+    )
+    parser.add_argument("--quick", action="store_true", help="a few fields per cell")
+    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="write the table (ECSV)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(run=_run_benchmark)
+
+
+def _run_benchmark(args):
+    from .detector import DiffuseDetector
+    from .training import benchmark_table, run_benchmark
+
+    detector = DiffuseDetector.from_pretrained(args.model, device=args.device)
+    cells = run_benchmark(
+        detector,
+        real_data=args.real_data,
+        quick=args.quick,
+        augment=not args.no_augment,
+        progress=not args.no_progress,
+    )
+    table = benchmark_table(cells)
+    print(f"{detector.card.identifier}: shift benchmark, worst cell first")
+    table[[c for c in table.colnames if c != "note"]].pprint_all()
+    print(f"worst cell: {table.meta['worst_cell']} (score {table.meta['worst_score']:.2f})")
+    if args.output is not None:
+        from .atomic import atomic_write
+
+        atomic_write(args.output, lambda tmp: table.write(tmp, format="ascii.ecsv"))
 
 
 # ------------------------------------------------------------- clusters

@@ -218,3 +218,16 @@ def test_grid_mismatch_refused(field):
     mosaic, segmentation, probability = field
     with pytest.raises(ValueError, match="mosaic's grid"):
         DetectionCatalog(mosaic, segmentation[:-1], probability)
+
+
+def test_diffuse_class_only_for_multiclass_models(field):
+    mosaic, segmentation, probability = field
+    one_class = DetectionCatalog(mosaic, segmentation, probability).table
+    assert "diffuse_class" not in one_class.colnames
+    # Two diffuse classes: detection 1 mostly "halo", detection 2 mostly "relic".
+    cube = np.zeros((2, *probability.shape), np.float32)
+    cube[0][segmentation == 1], cube[1][segmentation == 1] = 0.7, 0.2
+    cube[0][segmentation == 2], cube[1][segmentation == 2] = 0.1, 0.8
+    table = DetectionCatalog(mosaic, segmentation, cube, classes=["halo", "relic"]).table
+    assert list(table["diffuse_class"]) == ["halo", "relic"]
+    assert table.colnames.index("diffuse_class") == table.colnames.index("mean_probability") + 1

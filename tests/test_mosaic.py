@@ -1,5 +1,7 @@
 """SurveyMosaic: reading real radio images, noise, tiles, cut-outs, resolution."""
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -439,3 +441,22 @@ def test_an_elliptical_beam_convolves_to_the_circular_beam_of_its_major_axis():
         assert flux == pytest.approx(total, rel=2e-3)
     # On its own pixels, a point source of 1 Jy peaks at 1 Jy/beam of the beam recorded.
     assert np.nanmax(mosaic.convolve_to(20 * u.arcsec).data) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_blank_keyword_of_a_float_image_is_ignored_quietly(tmp_path):
+    """Some FIRST and NVSS cut-outs carry BLANK on float data: astropy ignores it
+    (and warns); the image reads without a warning, NaN kept."""
+    from astropy.io import fits
+
+    data = np.ones((20, 20), np.float32)
+    data[0, 0] = np.nan
+    header = lotss_wcs(data.shape).to_header()
+    header.update(BMAJ=6 / 3600, BMIN=6 / 3600, BPA=0.0, BUNIT="JY/BEAM")
+    path = tmp_path / "blank.fits"
+    hdu = fits.PrimaryHDU(data, header)
+    hdu.header["BLANK"] = -32768
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's own warning when writing it
+        hdu.writeto(path)
+    mosaic = SurveyMosaic.read(path)  # the suite turns warnings into errors
+    assert np.isnan(mosaic.data[0, 0]) and mosaic.data[1, 1] == 1.0

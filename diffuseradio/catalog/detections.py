@@ -141,7 +141,8 @@ class DetectionCatalog:
             for label in labels
             if objects[label - 1] is not None
         ]
-        table = QTable(rows=rows, names=_COLUMNS) if rows else _empty_table()
+        columns = self._columns()
+        table = QTable(rows=rows, names=columns) if rows else _empty_table()[columns]
         if not rows:
             warnings.warn(
                 "no diffuse emission detected; the catalogue is empty",
@@ -187,12 +188,21 @@ class DetectionCatalog:
             "mean_snr_per_beam": float(values.sum() / npix / rms.to_value(u.Jy / u.beam)),
             "peak_probability": float(probability.max()),
             "mean_probability": float(probability.mean()),
-            "diffuse_class": self._diffuse_class(box, inside),
+            "diffuse_class": self._diffuse_class(box, inside) if self._multiclass else None,
             "compact_flux_fraction": compact,
             "local_rms": rms.to(u.uJy / u.beam),
         }
         row["flags"] = self._flags(box, inside, row)
-        return [row[name] for name in _COLUMNS]
+        return [row[name] for name in self._columns()]
+
+    @property
+    def _multiclass(self):
+        """Whether the probability holds several diffuse classes, with their names."""
+        return self.probability.ndim == 3 and bool(self.classes)
+
+    def _columns(self):
+        """The catalogue's columns: ``diffuse_class`` only for a multi-class model."""
+        return [name for name in _COLUMNS if name != "diffuse_class" or self._multiclass]
 
     def _probabilities(self, box, inside):
         maps = self.probability if self.probability.ndim == 3 else self.probability[None]
@@ -200,8 +210,6 @@ class DetectionCatalog:
         return np.nan_to_num(total[inside])
 
     def _diffuse_class(self, box, inside):
-        if self.probability.ndim != 3 or not self.classes:
-            return "diffuse"
         sums = [np.nansum(plane[box][inside]) for plane in self.probability]
         return self.classes[int(np.argmax(sums))]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import NDData
 from astropy.wcs import WCS, FITSFixedWarning
 from radio_beam import Beam
@@ -107,21 +108,27 @@ def _read_path(path, hdu):
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     meta = {"path": str(path)}
-    try:
-        hdul = fits.open(path, memmap=True)
-    except OSError as err:
-        raise InvalidImageError(f"{path} is not a FITS file ({err})") from None
-    with hdul:
-        selected = _select_hdu(hdul, hdu, str(path))
-        if not _scaled(selected.header):
-            return _from_hdu(selected, meta)
-    # astropy cannot memory-map scaled integers (BSCALE/BZERO/BLANK): load them.
-    with fits.open(path, memmap=False) as hdul:
-        return _from_hdu(_select_hdu(hdul, hdu, str(path)), meta)
+    with warnings.catch_warnings():
+        # BLANK in a floating-point image (some FIRST and NVSS cut-outs) means
+        # nothing: astropy ignores it, and NaN marks the blanked pixels.
+        warnings.filterwarnings("ignore", "Invalid 'BLANK' keyword", VerifyWarning)
+        try:
+            hdul = fits.open(path, memmap=True)
+        except OSError as err:
+            raise InvalidImageError(f"{path} is not a FITS file ({err})") from None
+        with hdul:
+            selected = _select_hdu(hdul, hdu, str(path))
+            if not _scaled(selected.header):
+                return _from_hdu(selected, meta)
+        # astropy cannot memory-map scaled data (BSCALE/BZERO/BLANK): load it.
+        with fits.open(path, memmap=False) as hdul:
+            return _from_hdu(_select_hdu(hdul, hdu, str(path)), meta)
 
 
 def _scaled(header):
-    return any(key in header for key in ("BSCALE", "BZERO", "BLANK"))
+    """Whether astropy scales the data (BSCALE, BZERO, or BLANK of an integer image)."""
+    blank = "BLANK" in header and header.get("BITPIX", -32) > 0
+    return blank or any(key in header for key in ("BSCALE", "BZERO"))
 
 
 def _select_hdu(hdul, hdu, where):

@@ -5,6 +5,7 @@ trained the shipped models, and :doc:`/evaluation` for how models are
 evaluated (:func:`evaluate_models`, ``diffuseradio evaluate``).
 """
 
+from .benchmark import BenchmarkCell, benchmark_table, run_benchmark, worst_cell
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .evaluate import ModelEvaluation, evaluate_models, held_out_fields, sweep_points
@@ -61,4 +62,8 @@ __all__ = [
     "evaluate_models",
     "held_out_fields",
     "sweep_points",
+    "BenchmarkCell",
+    "run_benchmark",
+    "benchmark_table",
+    "worst_cell",
 ]

@@ -131,6 +131,7 @@ def test_empty_registry():
         "min_beam",
         "max_beam",
         "threshold",
+        "worst_cell",
         "source",
         "default",
         "description",

@@ -166,8 +166,11 @@ def available_models():
         Columns ``name``, ``version``, ``architecture``, ``beam_major``,
         ``beam_minor`` (working beam), ``pixel_scale``, ``min_beam``,
         ``max_beam`` (accepted input beams, all in arcsec), ``threshold``,
-        ``source`` (``bundled``, ``user`` or ``remote``: weights downloaded on
-        first use), ``default`` (the model loaded when none is named) and
+        ``worst_cell`` (the lower of completeness and purity in the worst
+        cell of the shift benchmark, from the card's
+        ``metrics["shift_benchmark"]``; NaN when not measured), ``source``
+        (``bundled``, ``user`` or ``remote``: weights downloaded on first
+        use), ``default`` (the model loaded when none is named) and
         ``description``. Empty (with these columns) when nothing is
         registered.
 
@@ -195,11 +198,19 @@ def available_models():
             "min_beam": angles([card.accepted_beam_range[0].to_value(u.arcsec) for card in cards]),
             "max_beam": angles([card.accepted_beam_range[1].to_value(u.arcsec) for card in cards]),
             "threshold": np.array([card.threshold for card in cards], dtype=float),
+            "worst_cell": np.array([_worst_score(card) for card in cards], dtype=float),
             "source": np.array([entry.source for entry in entries], dtype=str),
             "default": np.array([card.identifier == default for card in cards], dtype=bool),
             "description": np.array([card.description for card in cards], dtype=str),
         }
     )
+
+
+def _worst_score(card):
+    """The worst cell's score of the card's shift benchmark, or NaN."""
+    benchmark = (card.metrics or {}).get("shift_benchmark") or {}
+    score = benchmark.get("worst_score")
+    return np.nan if score is None else float(score)
 
 
 def _default_identifier(entries):

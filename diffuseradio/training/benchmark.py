@@ -279,20 +279,31 @@ def _simulated_cell(detector, name, changes, scale, augment):
     native = changes.pop("native", None)
     rms = np.sqrt(np.prod(config.data.rms_ujy)) * u.uJy / u.beam
     settings = {**config.data.validation_settings, **changes}
-    if native is not None:
+    alone = native is not None
+    if alone:
         # Native noise such that the native image convolved to the working beam
         # has the field's noise: the same sky and S/N, only the input made from
         # a 6" image (a 6" image of a real survey is noisier than that).
         ratio = float(native * u.arcsec / card.beam.major)
         settings.update(native_beam=native * u.arcsec, native_oversample=4, native_rms=rms * ratio)
+    elif card.native_beam is not None:  # a two-channel model's 6" image, as it trained
+        native_rms = np.sqrt(np.prod(config.data.native_rms_ujy)) * u.uJy / u.beam
+        settings.update(
+            native_beam=card.native_beam,
+            native_oversample=config.data.native_oversample,
+            native_rms=native_rms,
+        )
     simulator = SkySimulator(
         scale.field_size, card.pixel_scale, beam, rms, seed=_seed(name), **settings
     )
     counts = ObjectCounts()
     for index in range(scale.fields):
         field = simulator.field(index)
-        if native is None:
-            probability = detector.predict(field.mosaic, augment=augment)
+        if not alone:  # the 20" image (and the 6" one for a two-channel model)
+            two = card.native_beam is not None
+            probability = detector.predict(
+                field.mosaic, native=field.native if two else None, augment=augment
+            )
         else:  # as a user with the 6" mosaic only: the detector makes its 20" input
             on_native = detector.predict(field.native, augment=augment)
             native_map = SurveyMosaic(on_native, field.native.wcs, beam=field.native.beam)
@@ -301,16 +312,15 @@ def _simulated_cell(detector, name, changes, scale, augment):
     summary = _summary(counts)
     area = scale.fields * _area_deg2(field.mosaic)
     true, detections = counts.headline_counts()["purity"]
-    return BenchmarkCell(
-        name=name,
-        kind="simulator shift",
+    return _cell(
+        name,
+        "simulator shift",
         sources=summary["n_diffuse_objects_snr_ge_8"],
         completeness=summary["completeness_snr_ge_8"],
         purity=summary["purity"],
         radio_galaxies_taken=summary["radio_galaxy_false_positive_rate"],
         false_per_deg2=(detections - true) / area,
         detections=detections,
-        seconds=0.0,
         note=f"{scale.fields} fields of {scale.field_size}^2 at the working grid",
     )
 
@@ -359,9 +369,24 @@ def _real_file(folder, subfolder, pattern):
     return matches[0] if matches else None
 
 
-def _skipped(name, kind, why):
+def _cell(name, kind, **figures):
+    """A :class:`BenchmarkCell`; the figures not given are NaN (0 for the counts)."""
     nan = np.nan
-    return BenchmarkCell(name, kind, 0, nan, nan, nan, nan, 0, 0.0, f"skipped: {why}")
+    defaults = {
+        "sources": 0,
+        "completeness": nan,
+        "purity": nan,
+        "radio_galaxies_taken": nan,
+        "false_per_deg2": nan,
+        "detections": 0,
+        "seconds": 0.0,
+        "note": "",
+    }
+    return BenchmarkCell(name=name, kind=kind, **{**defaults, **figures})
+
+
+def _skipped(name, kind, why):
+    return _cell(name, kind, note=f"skipped: {why}")
 
 
 def _background_cells(detector, name, path, scale, augment):
@@ -374,13 +399,11 @@ def _background_cells(detector, name, path, scale, augment):
     start = time.perf_counter()
     labels = detector.detect(mosaic, augment=augment).segmentation
     empty = _count_labels(labels)
-    blank = BenchmarkCell(
-        name=f"{name}: nothing injected",
-        kind=kind,
+    blank = _cell(
+        f"{name}: nothing injected",
+        kind,
         sources=0,
-        completeness=np.nan,
         purity=np.nan if empty == 0 else 0.0,
-        radio_galaxies_taken=np.nan,
         false_per_deg2=empty / _area_deg2(mosaic),
         detections=empty,
         seconds=round(time.perf_counter() - start, 1),
@@ -426,16 +449,14 @@ def _injected_cell(detector, name, mosaic, scale, augment):
                 on_source = region[inside].mean() >= COVERAGE
                 true += on_source
                 false += not on_source
-    return BenchmarkCell(
-        name=f"{name}: halos and relics injected",
-        kind="real background",
+    return _cell(
+        f"{name}: halos and relics injected",
+        "real background",
         sources=total,
         completeness=found / total if total else np.nan,
         purity=true / detections if detections else np.nan,
-        radio_galaxies_taken=np.nan,
         false_per_deg2=false / area if area else np.nan,
         detections=detections,
-        seconds=0.0,
         note=f"one source at a time; sizes {scale.sizes} arcsec, S/N targets {scale.snr}, "
         f"{scale.repeats} positions each",
     )
@@ -534,16 +555,12 @@ def _nvss_relics(detector, folder, scale, augment):
     note = f"a relic found in {fields_found} of {len(rows)} fields; {off} detections off outlines"
     if refused:
         note += f"; refused: {'; '.join(refused)}"
-    return BenchmarkCell(
-        name=name,
-        kind=kind,
+    return _cell(
+        name,
+        kind,
         sources=total,
         completeness=found / total if total else np.nan,
-        purity=np.nan,
-        radio_galaxies_taken=np.nan,
-        false_per_deg2=np.nan,
         detections=detections,
-        seconds=0.0,
         note=note,
     )
 
@@ -599,16 +616,12 @@ def _known_sources(detector, folder, augment):
             missed.append(source)
     if not seen:
         return _skipped(name, kind, "no image found")
-    return BenchmarkCell(
-        name=name,
-        kind=kind,
+    return _cell(
+        name,
+        kind,
         sources=seen,
         completeness=found / seen,
-        purity=np.nan,
-        radio_galaxies_taken=np.nan,
-        false_per_deg2=np.nan,
         detections=found,
-        seconds=0.0,
         note="missed: " + ", ".join(missed) if missed else "all found",
     )
 
@@ -646,15 +659,12 @@ def _non_sources(detector, folder, augment):
                 taken.append(f"{source} ({path.name})")
     if not images:
         return _skipped(name, kind, "no image found")
-    return BenchmarkCell(
-        name=name,
-        kind=kind,
+    return _cell(
+        name,
+        kind,
         sources=images,
-        completeness=np.nan,
         purity=clean / images,
-        radio_galaxies_taken=np.nan,
         false_per_deg2=detections / area if area else np.nan,
         detections=detections,
-        seconds=0.0,
         note="taken: " + ", ".join(taken) if taken else "none taken",
     )

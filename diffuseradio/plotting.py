@@ -5,6 +5,8 @@ noise; figures written to files use :class:`matplotlib.figure.Figure`
 directly (no pyplot state, safe in worker threads).
 """
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 from astropy.visualization import AsinhStretch, ImageNormalize
@@ -12,8 +14,17 @@ from astropy.visualization import AsinhStretch, ImageNormalize
 __all__ = ["plot_detections", "write_overview", "plot_cluster_cutout", "plot_roc"]
 
 
+#: Largest side, in pixels, of the image drawn: larger images are drawn from a
+#: block average (the figure has far fewer pixels than a survey mosaic).
+DISPLAY_PIXELS = 2000
+
+
 def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
     """Plot the image with the detections' outlines and labels (WCSAxes).
+
+    Images larger than :data:`DISPLAY_PIXELS` on a side are drawn from their
+    average over blocks of pixels (and the probability contoured from its
+    block maximum), on the image's own pixel coordinates.
 
     Parameters
     ----------
@@ -38,15 +49,29 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     norm = ImageNormalize(
         vmin=stretch_sigma[0] * rms, vmax=stretch_sigma[1] * rms, stretch=AsinhStretch(0.05)
     )
-    ax.imshow(np.asarray(catalog.mosaic.data), origin="lower", cmap="inferno", norm=norm)
+    ny, nx = catalog.mosaic.shape
+    block = max(1, int(np.ceil(max(ny, nx) / DISPLAY_PIXELS)))
+    extent = (-0.5, nx - 0.5, -0.5, ny - 0.5)
+    image = _block_reduce(catalog.mosaic.data, block, np.nanmean)
+    ax.imshow(image, origin="lower", cmap="inferno", norm=norm, extent=extent)
     probability = (
         catalog.probability
         if catalog.probability.ndim == 2
         else np.nansum(catalog.probability, axis=0)
     )
+    probability = np.nan_to_num(_block_reduce(probability, block, np.nanmax))
+    centres_y = (np.arange(probability.shape[0]) + 0.5) * block - 0.5
+    centres_x = (np.arange(probability.shape[1]) + 0.5) * block - 0.5
     ax.contour(
-        np.nan_to_num(probability), levels=list(contour_levels), colors="cyan", linewidths=0.8
+        centres_x,
+        centres_y,
+        probability,
+        levels=list(contour_levels),
+        colors="cyan",
+        linewidths=0.8,
     )
+    ax.set_xlim(extent[:2])
+    ax.set_ylim(extent[2:])
     for row in catalog.table:
         ax.text(
             row["x_centroid"].value,
@@ -60,6 +85,24 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     ax.set_xlabel("Right Ascension")
     ax.set_ylabel("Declination")
     return ax
+
+
+def _block_reduce(data, block, reduce, rows=1024):
+    """``reduce`` over ``block x block`` pixels (edge blocks partial), a strip at a time."""
+    if block == 1:
+        return np.asarray(data, dtype=np.float32)
+    ny, nx = data.shape
+    out = np.empty((-(-ny // block), -(-nx // block)), np.float32)
+    step = max(block, rows // block * block)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-blank blocks
+        for start in range(0, ny, step):
+            strip = np.asarray(data[start : start + step], dtype=np.float32)
+            pad_y, pad_x = -strip.shape[0] % block, -nx % block
+            strip = np.pad(strip, ((0, pad_y), (0, pad_x)), constant_values=np.nan)
+            shaped = strip.reshape(strip.shape[0] // block, block, -1, block)
+            out[start // block : start // block + shaped.shape[0]] = reduce(shaped, axis=(1, 3))
+    return out
 
 
 def write_overview(catalog, path, *, title=None):

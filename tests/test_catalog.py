@@ -231,3 +231,21 @@ def test_diffuse_class_only_for_multiclass_models(field):
     table = DetectionCatalog(mosaic, segmentation, cube, classes=["halo", "relic"]).table
     assert list(table["diffuse_class"]) == ["halo", "relic"]
     assert table.colnames.index("diffuse_class") == table.colnames.index("mean_probability") + 1
+
+
+def test_large_images_are_drawn_from_block_averages(field, monkeypatch):
+    """A survey mosaic is drawn from a block average (a few megapixels), on the
+    image's own pixel coordinates, with the labels where the detections are."""
+    from diffuseradio import plotting
+
+    mosaic, segmentation, probability = field  # 300 x 320 pixels
+    monkeypatch.setattr(plotting, "DISPLAY_PIXELS", 100)  # as a 9500^2 mosaic is to 2000
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    ax = catalog.plot()
+    drawn = ax.images[0].get_array()
+    assert drawn.shape == (75, 80)  # blocks of 4 x 4 pixels
+    np.testing.assert_allclose(drawn[10, 12], mosaic.data[40:44, 48:52].mean(), rtol=1e-5)
+    assert ax.images[0].get_extent() == [-0.5, 319.5, -0.5, 299.5]
+    labels = {text.get_text(): text.get_position() for text in ax.texts}
+    assert labels["1"] == pytest.approx((catalog.table["x_centroid"][0].value,
+                                         catalog.table["y_centroid"][0].value))  # fmt: skip

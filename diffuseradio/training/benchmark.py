@@ -522,6 +522,7 @@ def _nvss_relics(detector, folder, scale, augment):
     The outlines are the polygons of each field's first region file (its
     circles mark the cluster and excluded sources). Detections off the
     outlines are counted, not called false: several fields hold a halo too.
+    A field the model refuses is reported, not counted.
     """
     name, kind = "NVSS relic fields (published outlines)", "real sources"
     root = None if folder is None else folder / "nvss_relic_clusters"
@@ -596,33 +597,40 @@ def _outlines(path):
 
 
 def _known_sources(detector, folder, augment):
-    """Known halos found: a detection within :data:`SOURCE_RADIUS` of their position."""
+    """Known halos found: a detection within :data:`SOURCE_RADIUS` of their position.
+
+    An image the model refuses (its beam outside the model's range) is
+    reported, not counted.
+    """
     name, kind = "known radio halos (A2744, RXC J1825, El Gordo, Bullet)", "real sources"
-    found, seen, missed = 0, 0, []
+    found, seen, missed, refused = 0, 0, [], []
     for source, (subfolder, filename, (ra, dec)) in REAL_SOURCES.items():
         path = _real_file(folder, subfolder, filename)
         if path is None:
             continue
-        seen += 1
         mosaic = SurveyMosaic.read(path)
         try:
             labels = detector.detect(mosaic, augment=augment).segmentation
         except DiffuseRadioError as err:
-            missed.append(f"{source} refused ({err})")
+            refused.append(f"{source} ({err})")
             continue
+        seen += 1
         if _near(labels, mosaic, SkyCoord(ra, dec, unit="deg")):
             found += 1
         else:
             missed.append(source)
-    if not seen:
+    if not seen and not refused:
         return _skipped(name, kind, "no image found")
+    notes = ["missed: " + ", ".join(missed) if missed else "all found"]
+    if refused:
+        notes.append("refused: " + "; ".join(refused))
     return _cell(
         name,
         kind,
         sources=seen,
-        completeness=found / seen,
+        completeness=found / seen if seen else np.nan,
         detections=found,
-        note="missed: " + ", ".join(missed) if missed else "all found",
+        note="; ".join(notes),
     )
 
 

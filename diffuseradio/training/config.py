@@ -32,7 +32,17 @@ keys (see also :doc:`/training`):
     tapered channel is their native image convolved to the working beam, as
     the detector makes it from a native image alone, instead of the
     simulated tapered image with its own noise),
-    ``beam_jitter_arcsec`` (``[min, max]`` beam of the simulated fields),
+    ``beam_jitter_arcsec`` (``[min, max]`` major axis of the simulated
+    fields' beam, or a list of such ranges, one drawn with equal
+    probability per field: ``[[18, 24], [24, 60]]`` trains half the fields
+    at LoTSS-like beams and half at coarser ones; every field is then
+    brought to the working grid exactly as the detector brings an image),
+    ``beam_axis_ratio`` (``[min, max]`` major/minor axis ratio of the beam,
+    at a random position angle), ``rms_variation`` (``[min, max]``
+    fractional rms variation across a field, see
+    :class:`~diffuseradio.simulate.SkySimulator`),
+    ``population_jitter`` (table of population settings drawn per field,
+    log-uniformly in ``[min, max]``, e.g. ``radio_galaxy_density = [10, 35]``),
     ``blank_probability`` (fraction of tiles given a random blanked edge),
     ``seed``, ``validation_seed``, ``validation_fields``, ``population``
     (table of :class:`~diffuseradio.simulate.SkySimulator` population
@@ -117,6 +127,9 @@ class DataSection:
     native_oversample: int = 4
     derived_tapered_fraction: float = 0.0
     beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
+    beam_axis_ratio: list = field(default_factory=lambda: [1.0, 1.0])
+    rms_variation: list = field(default_factory=lambda: [0.15, 0.15])
+    population_jitter: dict = field(default_factory=dict)
     blank_probability: float = 0.1
     seed: int = 1
     validation_seed: int = 20261125
@@ -124,6 +137,26 @@ class DataSection:
     population: dict = field(default_factory=dict)
     validation_population: dict = None
     fits_pairs: list = field(default_factory=list)
+
+    def __post_init__(self):
+        ranges = self.beam_ranges
+        if any(len(r) != 2 or not 0 < r[0] <= r[1] for r in ranges):
+            raise ValueError(
+                f"[data] beam_jitter_arcsec must be [min, max] or a list of them with "
+                f"0 < min <= max, not {self.beam_jitter_arcsec}"
+            )
+        for key in ("beam_axis_ratio", "rms_variation", *self.population_jitter):
+            value = self.population_jitter.get(key, getattr(self, key, None))
+            if len(value) != 2 or value[0] > value[1] or value[0] < 0:
+                raise ValueError(f"[data] {key} must be [min, max] with 0 <= min <= max")
+        if self.beam_axis_ratio[0] < 1:
+            raise ValueError("[data] beam_axis_ratio must be >= 1 (major over minor axis)")
+
+    @property
+    def beam_ranges(self):
+        """``beam_jitter_arcsec`` as a list of ``[min, max]`` ranges."""
+        jitter = self.beam_jitter_arcsec
+        return [list(jitter)] if jitter and not isinstance(jitter[0], list | tuple) else jitter
 
     @property
     def validation_settings(self):

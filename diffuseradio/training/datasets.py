@@ -18,7 +18,7 @@ from scipy import ndimage
 from ..mosaic import SurveyMosaic
 from ..mosaic.tiling import tile_slices
 from ..preprocess.inputs import stack_channels
-from ..preprocess.working_grid import to_working_grid
+from ..preprocess.working_grid import to_working_grid, working_grid
 from ..simulate import SkySimulator
 
 __all__ = [
@@ -109,12 +109,18 @@ def dihedral(array, k, flip):
 def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
-    The beam and noise of each field are drawn from the configured jitter
-    ranges (``[data] beam_jitter_arcsec`` and ``rms_ujy``, then
-    ``native_rms_ujy`` for a model with a native channel) with a generator
-    seeded by ``(seed, index)``, and so is whether a training field's
-    tapered channel is made from its native image
-    (``derived_tapered_fraction``; never for validation fields).
+    The beam (major axis, axis ratio and position angle), noise, rms
+    variation and jittered population settings of each field are drawn from
+    the configured ranges (``[data] beam_jitter_arcsec``, ``rms_ujy``, then
+    ``native_rms_ujy`` for a model with a native channel,
+    ``beam_axis_ratio``, ``rms_variation``, ``population_jitter``) with a
+    generator seeded by ``(seed, index)``, and so is whether a training
+    field's tapered channel is made from its native image
+    (``derived_tapered_fraction``; never for validation fields). A field
+    whose beam is coarser than the working beam is simulated at the pixel
+    scale the detector would resample it to; every field is then brought to
+    the working grid as the detector brings an image
+    (:func:`~diffuseradio.preprocess.working_grid.to_working_grid`).
 
     Parameters
     ----------
@@ -128,14 +134,16 @@ def simulated_field(config, seed, index, *, validation=False):
     Returns
     -------
     field : diffuseradio.simulate.SimulatedField
-        With its native image (``field.native``) when the model has a native
-        channel.
+        With ``field.mosaic`` on the working grid, and its native image
+        (``field.native``) when the model has a native channel.
     image : numpy.ndarray
         float32 ``(channels, ny, nx)`` normalised network input.
     """
     data = config.data
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(index), 1)))
-    beam = rng.uniform(*data.beam_jitter_arcsec) * u.arcsec
+    ranges = data.beam_ranges
+    low, high = ranges[rng.integers(len(ranges))] if len(ranges) > 1 else ranges[0]
+    major = rng.uniform(low, high) * u.arcsec
     rms = np.exp(rng.uniform(*np.log(data.rms_ujy))) * u.uJy / u.beam
     native, derived = {}, False
     if config.native_beam is not None:
@@ -146,16 +154,25 @@ def simulated_field(config, seed, index, *, validation=False):
         }
         if data.derived_tapered_fraction and not validation:
             derived = rng.random() < data.derived_tapered_fraction
+    beam, rms_variation, jitter = _field_variations(data, major, rng)
+    grid = config.grid
+    working = {
+        "working_beam": Beam(grid.beam_arcsec * u.arcsec),
+        "working_pixel_scale": grid.pixel_scale_arcsec * u.arcsec,
+        "accepted_range": grid.accepted_beam_arcsec * u.arcsec,
+    }
     simulator = SkySimulator(
         data.field_size,
-        config.grid.pixel_scale_arcsec * u.arcsec,
+        working_grid(beam, working["working_pixel_scale"], **working).pixel_scale,
         beam,
         rms,
         seed=seed,
+        rms_variation=rms_variation,
         **native,
-        **(data.validation_settings if validation else data.population),
+        **{**(data.validation_settings if validation else data.population), **jitter},
     )
     field = simulator.field(int(index))
+    field.mosaic, _ = to_working_grid(field.mosaic, **working)
     tapered = field.mosaic
     if derived:  # as the detector makes it from the native image alone
         tapered = field.native.smooth_and_resample(
@@ -170,6 +187,23 @@ def simulated_field(config, seed, index, *, validation=False):
         rms_box_beams=config.normalization.rms_box_beams,
     )
     return field, image
+
+
+def _field_variations(data, major, rng):
+    """A field's beam, rms variation and jittered population settings.
+
+    Drawn after every other setting of the field, so that a configuration
+    that varies none of them simulates the fields it always did.
+    """
+    ratio = rng.uniform(*data.beam_axis_ratio)
+    angle = rng.uniform(0.0, 180.0) * u.deg
+    beam = Beam(major) if ratio == 1 else Beam(major, major / ratio, angle)
+    rms_variation = rng.uniform(*data.rms_variation)
+    jitter = {
+        key: float(np.exp(rng.uniform(*np.log(span))))
+        for key, span in sorted(data.population_jitter.items())
+    }
+    return beam, rms_variation, jitter
 
 
 class SimulatedTiles(torch.utils.data.Dataset):

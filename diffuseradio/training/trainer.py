@@ -413,7 +413,10 @@ MONITORS = {
 
 
 def _load_initial_weights(network, spec):
-    """Start from trained weights: a run's ``.safetensors`` or any :func:`load_model` spec."""
+    """Start from trained weights: a run's ``.safetensors`` or any :func:`load_model` spec.
+
+    A model with an island stage gives its segmentation network only.
+    """
     path = Path(spec)
     if path.suffix == ".safetensors" and not path.with_suffix(".json").exists():
         if not path.is_file():
@@ -421,6 +424,7 @@ def _load_initial_weights(network, spec):
         state = load_file(path)
     else:
         state = load_model(spec, device="cpu", precision="fp32", progress=False).model.state_dict()
+        state = {k: v for k, v in state.items() if not k.startswith("island_classifier.")}
     state = _inflate_input_channels(network, state)
     check_state(network, state, f"initial weights {spec}")
     network.load_state_dict(state)

@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["main"]
@@ -81,7 +82,9 @@ def _detect_parser(commands):
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
     _add_operating_point_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass (8)"
+    )
     parser.add_argument(
         "--no-augment",
         action="store_true",
@@ -98,6 +101,17 @@ def _detect_parser(commands):
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(run=_run_detect)
+
+
+def _positive_int(text):
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
 
 
 def _add_native_argument(parser, image):
@@ -138,13 +152,19 @@ def _add_operating_point_arguments(parser):
 
 
 def _run_detect(args):
+    """Detect in every image; a failed image is reported and the others still run.
+
+    Everything that can be checked before the work is (the images' output
+    names, existing outputs, the output folder, the model and the operating
+    point): a problem there is a usage error (exit status 2) and nothing
+    runs. An image that fails is reported in one line; the exit status is 1
+    when any did.
+    """
     import astropy.units as u
 
-    from .catalog import mosaic_stem, output_paths, write_outputs
+    from .catalog import mosaic_stem
     from .detector import DiffuseDetector
     from .examples import example_field_path
-    from .exceptions import MissingBeamError
-    from .mosaic import SurveyMosaic
 
     images = [Path(p) for p in args.images]
     if args.example:
@@ -154,34 +174,83 @@ def _run_detect(args):
     natives = args.native or [None] * len(images)
     if len(natives) != len(images):
         raise ValueError(f"give --native once per IMAGE: {len(natives)} for {len(images)}")
-    args.output.mkdir(parents=True, exist_ok=True)
+    stems = [mosaic_stem(path) for path in images]
+    _check_outputs(images, stems, args.output, args.overwrite)
     detector = DiffuseDetector.from_pretrained(
         args.model, device=args.device, precision=args.precision
     )
+    detector.card.detection_settings(args.threshold, args.low_threshold, args.min_area_beams)
     beam = None if args.beam is None else args.beam * u.arcsec
-    for path, native_path in zip(images, natives, strict=True):
-        stem = mosaic_stem(path)
-        targets = output_paths(args.output, stem)
-        existing = [t for t in targets if t.exists()]
-        if existing and not args.overwrite:
-            raise FileExistsError(f"{existing[0]} exists; use --overwrite to replace it")
+    failed = 0
+    for path, native_path, stem in zip(images, natives, stems, strict=True):
         try:
-            mosaic = SurveyMosaic.read(path, beam=beam)
-        except MissingBeamError as err:
-            raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
-        native = None if native_path is None else SurveyMosaic.read(native_path)
-        catalog = detector.detect(
-            mosaic,
-            native=native,
-            threshold=args.threshold,
-            low_threshold=args.low_threshold,
-            min_area_beams=args.min_area_beams,
-            batch_size=args.batch_size,
-            augment=not args.no_augment,
-            progress=not args.no_progress,
-        )
-        write_outputs(catalog, args.output, stem)
-        print(f"{path}: {len(catalog)} detections -> {args.output / stem}.*")
+            count = _detect_one(detector, args, path, native_path, stem, beam)
+        except Exception as err:
+            if not _is_input_error(err):
+                raise
+            failed += 1
+            where = "" if str(path) in str(err) else f"{path}: "
+            print(f"diffuseradio detect: {where}error: {err}", file=sys.stderr)
+            continue
+        print(f"{path}: {count} detections -> {args.output / stem}.*")
+    if failed and len(images) > 1:
+        print(f"diffuseradio detect: {failed} of {len(images)} images failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _check_outputs(images, stems, outdir, overwrite):
+    """Refuse, before any work, names that collide and outputs that would be replaced."""
+    from .catalog import output_paths
+
+    seen = {}
+    for path, stem in zip(images, stems, strict=True):
+        if stem in seen:
+            raise ValueError(
+                f"{seen[stem]} and {path} would both write {outdir / stem}.*: "
+                "rename one, or run them into different output folders"
+            )
+        seen[stem] = path
+        existing = [t for t in output_paths(outdir, stem) if t.exists()]
+        if existing and not overwrite:
+            raise FileExistsError(f"{existing[0]} exists; use --overwrite to replace it")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=outdir):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write into the output folder {outdir}: {err.strerror}") from None
+
+
+def _detect_one(detector, args, path, native_path, stem, beam):
+    """Detect in one image and write its products; returns the number of detections."""
+    from .catalog import write_outputs
+    from .exceptions import MissingBeamError
+    from .mosaic import SurveyMosaic
+
+    try:
+        mosaic = SurveyMosaic.read(path, beam=beam)
+    except MissingBeamError as err:
+        raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
+    native = None if native_path is None else SurveyMosaic.read(native_path)
+    catalog = detector.detect(
+        mosaic,
+        native=native,
+        threshold=args.threshold,
+        low_threshold=args.low_threshold,
+        min_area_beams=args.min_area_beams,
+        batch_size=args.batch_size,
+        augment=not args.no_augment,
+        progress=not args.no_progress,
+    )
+    write_outputs(catalog, args.output, stem)
+    return len(catalog)
+
+
+def _is_input_error(err):
+    """Whether an exception is a reportable problem of one input (not a bug)."""
+    from .exceptions import DiffuseRadioError
+
+    return isinstance(err, DiffuseRadioError | OSError | ValueError)
 
 
 # --------------------------------------------------------------- models
@@ -651,7 +720,9 @@ def _survey_parser(commands):
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
     _add_operating_point_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass (8)"
+    )
     parser.add_argument(
         "--match-radius",
         type=float,

@@ -12,6 +12,7 @@ from test_registry import tiny_card, tiny_network
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
 from diffuseradio.cli import main
+from diffuseradio.examples import example_field_path
 from diffuseradio.models import UNet, save_model
 from diffuseradio.training import TrainingConfig, export_model
 
@@ -72,11 +73,11 @@ def test_detect_bad_input_fails_cleanly(real_data_path, tmp_path, model_card, ca
     bad.parent.mkdir()
     bad.write_text("not a FITS file")
     out = tmp_path / "out"
-    assert run("detect", bad, "-o", out, "--model", model_card) == 2
+    assert run("detect", bad, "-o", out, "--model", model_card) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "is not a FITS file" in error[0]
     assert list(out.iterdir()) == []  # no partial outputs
-    assert run("detect", real_data_path(*MWA), "-o", out, "--model", model_card) == 2
+    assert run("detect", real_data_path(*MWA), "-o", out, "--model", model_card) == 1
     message = capsys.readouterr().err
     assert "no restoring beam" in message and "--beam ARCSEC" in message
     assert list(out.iterdir()) == []
@@ -168,7 +169,7 @@ def test_detect_with_a_separate_native_image(real_data_path, tmp_path, capsys):
     tapered.parent.mkdir()
     SurveyMosaic.read(native).smooth_and_resample(20 * u.arcsec, 4.5 * u.arcsec).write(tapered)
     out = tmp_path / "out"
-    assert run("detect", tapered, "-o", out, "--model", card, "--no-progress") == 2
+    assert run("detect", tapered, "-o", out, "--model", card, "--no-progress") == 1
     assert "needs the image at native resolution" in capsys.readouterr().err
     assert not out.exists() or list(out.iterdir()) == []
     both = ["--native", native, "--native", native]
@@ -215,3 +216,42 @@ def test_train_islands_needs_a_training_configuration(tmp_path, capsys):
     assert status == 2
     assert "has no training configuration in its card" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_detect_batch_reports_a_bad_image_and_runs_the_others(tmp_path, model_card, capsys):
+    bad = tmp_path / "in" / "bad.fits"
+    bad.parent.mkdir()
+    bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)
+    out = tmp_path / "out"
+    args = ["-o", out, "--model", model_card, "--no-progress", "--no-augment"]
+    assert run("detect", bad, "--example", *args) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 2 and "bad.fits" in error[0]
+    assert error[1] == "diffuseradio detect: 1 of 2 images failed"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"example_field.image.{s}"
+        for s in ("catalog.ecsv", "regions.reg", "mask.fits", "probability.fits", "png")
+    )
+
+
+def test_detect_refuses_before_any_work(tmp_path, model_card, capsys):
+    image = tmp_path / "a" / "field.fits"
+    image.parent.mkdir()
+    SurveyMosaic.read(example_field_path()).write(image)
+    twin = tmp_path / "b" / "field.fits"
+    twin.parent.mkdir()
+    twin.write_bytes(image.read_bytes())
+    out = tmp_path / "out"
+    assert run("detect", image, twin, "-o", out, "--model", model_card) == 2
+    assert "would both write" in capsys.readouterr().err
+    assert not out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert run("detect", image, "-o", blocker / "out", "--model", model_card) == 2
+    assert "cannot write into the output folder" in capsys.readouterr().err
+    for size in ("0", "-3", "two"):
+        with pytest.raises(SystemExit) as exit_:
+            run("detect", image, "-o", out, "--model", model_card, "--batch-size", size)
+        assert exit_.value.code == 2
+    assert "--batch-size: must be >= 1, not -3" in capsys.readouterr().err

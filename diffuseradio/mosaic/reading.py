@@ -108,6 +108,7 @@ def _read_path(path, hdu):
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     meta = {"path": str(path)}
+    _check_fits_start(path)
     with warnings.catch_warnings():
         # BLANK in a floating-point image (some FIRST and NVSS cut-outs) means
         # nothing: astropy ignores it, and NaN marks the blanked pixels.
@@ -123,6 +124,22 @@ def _read_path(path, hdu):
         # astropy cannot memory-map scaled data (BSCALE/BZERO/BLANK): load it.
         with fits.open(path, memmap=False) as hdul:
             return _from_hdu(_select_hdu(hdul, hdu, str(path)), meta)
+
+
+def _check_fits_start(path):
+    """Refuse a file that does not start with a whole FITS header block.
+
+    Checked before astropy opens it: astropy leaves the file open when it
+    fails on a file that is not FITS.
+    """
+    with open(path, "rb") as handle:
+        start = handle.read(2880)
+    if not start.startswith(b"SIMPLE  ="):
+        raise InvalidImageError(f"{path} is not a FITS file (it does not start with SIMPLE)")
+    if len(start) < 2880:
+        raise InvalidImageError(
+            f"{path} is truncated: {len(start)} bytes, less than one FITS header block (2880)"
+        )
 
 
 def _scaled(header):

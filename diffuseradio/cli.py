@@ -9,6 +9,7 @@ non-zero exit status.
 import argparse
 import logging
 import math
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -242,6 +243,7 @@ def _detect_one(detector, args, path, native_path, stem, beam):
         augment=not args.no_augment,
         progress=not args.no_progress,
     )
+    catalog.meta["command"] = shlex.join(["diffuseradio", *args.argv])
     write_outputs(catalog, args.output, stem)
     return len(catalog)
 

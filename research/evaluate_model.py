@@ -75,8 +75,8 @@ from diffuseradio.postprocess import segment
 from diffuseradio.training import (
     SIZE_BINS,
     ObjectCounts,
-    object_counts,
     held_out_fields,
+    object_counts,
     object_coverage,
     operating_point,
     roc_auc,
@@ -85,7 +85,10 @@ from diffuseradio.training import (
 
 
 def test_fields(cards, seeds, counts):
-    """``(seed, index, field)`` of the held-out fields (see ``diffuseradio.training.held_out_fields``)."""
+    """``(seed, index, field)`` of the held-out fields.
+
+    See ``diffuseradio.training.held_out_fields``.
+    """
     return held_out_fields(cards, seeds, counts)
 
 

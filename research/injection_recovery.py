@@ -38,10 +38,10 @@ from astropy.table import Table
 from scipy import ndimage
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
-from diffuseradio.preprocess import working_mosaic
 from diffuseradio.exceptions import DiffuseRadioError
 from diffuseradio.mosaic.regrid import pixel_average
 from diffuseradio.postprocess import segment
+from diffuseradio.preprocess import working_mosaic
 from diffuseradio.simulate import RadioHalo, inject
 from diffuseradio.simulate.beam import PixelBeam
 from diffuseradio.simulate.noise import correlated_noise

@@ -21,7 +21,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
 from diagnose_detections import COVERAGE, stages  # noqa: E402
 from evaluate_model import test_fields  # noqa: E402
 

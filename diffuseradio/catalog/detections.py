@@ -14,13 +14,14 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import QTable
+from radio_beam import Beam
 from scipy import ndimage
 
 from ..atomic import atomic_write
-from ..mosaic.noise import clipped_rms
+from ..mosaic.noise import robust_rms
 from .crossmatch import crossmatch_table
 
-__all__ = ["DetectionCatalog", "FLAGS", "decode_flags"]
+__all__ = ["DetectionCatalog", "FLAGS", "COLUMN_DESCRIPTIONS", "decode_flags"]
 
 #: Quality flags: bit value -> meaning. Combine with ``|``; see :func:`decode_flags`.
 FLAGS = {
@@ -74,8 +75,10 @@ class DetectionCatalog:
     rms : `~astropy.units.Quantity`, optional
         Noise (scalar or map, Jy/beam). By default each detection's noise is
         measured around it: the sigma-clipped MAD of the unblanked pixels
-        outside any detection within 15 beams of it (the mosaic's global
-        rms when fewer than 100 such pixels exist).
+        outside any detection within 15 beams of it, a constant fill value
+        left out (:func:`~diffuseradio.mosaic.noise.robust_rms`; the mosaic's
+        global rms when fewer than 100 such pixels exist or they hold no
+        noise).
     classes : list of str, optional
         Names of the diffuse classes of a multi-class probability cube.
     redshift : float, optional
@@ -122,11 +125,34 @@ class DetectionCatalog:
     def __repr__(self):
         return f"<DetectionCatalog of {len(self)} detections>"
 
+    def __getitem__(self, item):
+        """A column (by name), a row (by index) or a sub-table, as from :attr:`table`."""
+        return self.table[item]
+
+    def __iter__(self):
+        """The rows of :attr:`table`."""
+        return iter(self.table)
+
+    @property
+    def colnames(self):
+        """The names of the catalogue's columns."""
+        return self.table.colnames
+
+    @property
+    def columns(self):
+        """The catalogue's columns (`~astropy.table.TableColumns`)."""
+        return self.table.columns
+
     @property
     def table(self):
-        """The catalogue as a `~astropy.table.QTable` (one row per detection)."""
+        """The catalogue as a `~astropy.table.QTable` (one row per detection).
+
+        Its ``meta`` holds the measurement settings and provenance, updated
+        with :attr:`meta` (where a caller may add e.g. ``command``).
+        """
         if self._table is None:
             self._table = self._measure()
+        self._table.meta.update(self.meta)
         return self._table
 
     def to_table(self):
@@ -152,6 +178,9 @@ class DetectionCatalog:
         if self.redshift is not None:
             scale = self._kpc_per_arcmin()
             table["largest_linear_size"] = (table["largest_angular_size"] * scale).to(u.kpc)
+
+        for name in table.colnames:
+            table[name].info.description = COLUMN_DESCRIPTIONS.get(name)
         table.meta.update(self._table_meta())
         return table
 
@@ -225,9 +254,10 @@ class DetectionCatalog:
         around = _grow(box, margin, self.mosaic.shape)
         data = np.asarray(self.mosaic.data[around], dtype=np.float64)
         values = data[(self.segmentation[around] == 0) & np.isfinite(data)]
-        if values.size < 100:
+        rms = robust_rms(values) if values.size >= 100 else np.nan
+        if not rms > 0:  # too few pixels, or all one (quantised) value
             return self.mosaic.rms
-        return clipped_rms(values) * u.Jy / u.beam
+        return rms * u.Jy / u.beam
 
     def _compact_fraction(self, data, inside, rms, total):
         """Fraction of the flux density in compact sources inside the region.
@@ -290,11 +320,14 @@ class DetectionCatalog:
         mosaic = self.mosaic
         meta = {
             "input": mosaic.meta.get("path", ""),
-            "beam_major_arcsec": float(mosaic.beam.major.to_value(u.arcsec)),
-            "beam_minor_arcsec": float(mosaic.beam.minor.to_value(u.arcsec)),
-            "pixel_scale_arcsec": float(mosaic.pixel_scale.to_value(u.arcsec)),
-            "rms_jy_per_beam": float(mosaic.rms.to_value(u.Jy / u.beam)),
+            "beam_major_arcsec": _rounded(mosaic.beam.major.to_value(u.arcsec)),
+            "beam_minor_arcsec": _rounded(mosaic.beam.minor.to_value(u.arcsec)),
+            "beam_pa_deg": _rounded(mosaic.beam.pa.to_value(u.deg)),
+            "pixel_scale_arcsec": _rounded(mosaic.pixel_scale.to_value(u.arcsec)),
+            "rms_jy_per_beam": _rounded(mosaic.rms.to_value(u.Jy / u.beam)),
             "flags": {bit: meaning for bit, meaning in FLAGS.items()},
+            "software": f"diffuseradio {_version()}",
+            "date": _now(),
         }
         if self.redshift is not None:
             meta["redshift"] = self.redshift
@@ -303,26 +336,35 @@ class DetectionCatalog:
 
     # ---------------------------------------------------------- writing
 
-    def write(self, path, *, overwrite=False):
-        """Write the table; the format follows the suffix.
+    def write(self, path, *, format=None, overwrite=False, **kwargs):
+        """Write the table with astropy's unified I/O, under a temporary name then renamed.
 
-        ``.ecsv`` (ASCII ECSV, keeps units and the SkyCoord column),
-        ``.fits``, ``.vot``/``.xml`` (VOTable). The file is written under a
-        temporary name and renamed.
+        Any format `~astropy.table.QTable.write` knows: by default the one its
+        suffix names (``.ecsv``, ``.fits``, ``.vot``/``.xml``, ``.csv``,
+        ``.hdf5``, ``.parquet``, ...). ECSV keeps the units, the metadata
+        and the ``sky_centroid`` column; other formats get ``ra`` and
+        ``dec`` (ICRS, degrees) in its place and the scalar metadata only.
 
         Parameters
         ----------
         path : str or os.PathLike
+        format : str, optional
+            An astropy table format, e.g. ``"ascii.ecsv"``, ``"fits"``,
+            ``"votable"``, ``"ascii.csv"``.
         overwrite : bool, optional
+        **kwargs
+            Passed to `~astropy.table.QTable.write` (``serialize_meta``,
+            ``path`` of an HDF5 table, ...).
+
+        Raises
+        ------
+        ValueError
+            If the format is neither given nor told by the suffix.
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False.
         """
         path = Path(path)
-        formats = {".ecsv": "ascii.ecsv", ".fits": "fits", ".vot": "votable", ".xml": "votable"}
-        try:
-            fmt = formats[path.suffix.lower()]
-        except KeyError:
-            raise ValueError(
-                f"cannot tell the table format of {path.name}; use one of {', '.join(formats)}"
-            ) from None
+        fmt = format or _table_format(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
         table = self._serialisable_table(fmt)
@@ -333,20 +375,22 @@ class DetectionCatalog:
                 warnings.filterwarnings(
                     "ignore", message=".*HIERARCH card", category=fits.verify.VerifyWarning
                 )
-                table.write(temporary, format=fmt, overwrite=True)
+                table.write(temporary, format=fmt, overwrite=True, **kwargs)
 
         atomic_write(path, write)
 
     def _serialisable_table(self, fmt):
         table = self.table.copy()
-        if fmt != "ascii.ecsv":
-            # FITS and VOTable keep plain columns: split the SkyCoord into RA/Dec
+        if fmt not in ("ascii.ecsv", "ecsv"):
+            # Other formats keep plain columns: split the SkyCoord into RA/Dec
             # and keep the scalar metadata only.
             coord = table["sky_centroid"]
             index = table.colnames.index("sky_centroid")
             table.remove_column("sky_centroid")
             table.add_column(coord.icrs.dec.to(u.deg), index=index, name="dec")
             table.add_column(coord.icrs.ra.to(u.deg), index=index, name="ra")
+            table["ra"].info.description = "ICRS right ascension of sky_centroid"
+            table["dec"].info.description = "ICRS declination of sky_centroid"
             table.meta = {
                 k: v for k, v in table.meta.items() if isinstance(v, (str, int, float, bool))
             }
@@ -374,10 +418,15 @@ class DetectionCatalog:
             if path.exists() and not overwrite:
                 raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
         header = self.mosaic.wcs.to_header()
+        self._add_provenance(header)
         mask_header = header.copy()
         mask_header["BUNIT"] = ("", "detection label (0 = none)")
         prob_header = header.copy()
         prob_header["BUNIT"] = ("", "probability of diffuse emission")
+        beam = self._probability_beam()
+        prob_header["BMAJ"] = (_rounded(beam.major.to_value(u.deg)), "[deg] resolution of the map")
+        prob_header["BMIN"] = (_rounded(beam.minor.to_value(u.deg)), "[deg]")
+        prob_header["BPA"] = (_rounded(beam.pa.to_value(u.deg)), "[deg]")
         probability = self.probability
         if probability.ndim == 3:
             probability = np.nansum(probability, axis=0)
@@ -387,14 +436,43 @@ class DetectionCatalog:
         atomic_write(prob_path, lambda tmp: probs.writeto(tmp, overwrite=True))
         return mask_path, prob_path
 
-    # ---------------------------------------------------------- regions
+    def _probability_beam(self):
+        """The resolution of the probability map: the working beam, or the
+        input's where that is coarser (the network ran at the input's beam)."""
+        working = self.meta.get("working_beam_arcsec")
+        if working is None or self.mosaic.beam.major >= working * u.arcsec:
+            return self.mosaic.beam
+        return Beam(working * u.arcsec)
+
+    def _add_provenance(self, header):
+        """How the maps were made, as FITS cards: software, date, model, operating point."""
+        meta = self.table.meta
+        cards = [
+            ("ORIGIN", meta["software"], "software that made this map"),
+            ("DATE", meta["date"], "UTC when the catalogue was measured"),
+            ("INPUT", Path(meta["input"]).name, "image the detections were found in"),
+            ("MODEL", meta.get("model"), "model (registry name@version)"),
+            ("THRESH", meta.get("threshold"), "probability that seeds a detection"),
+            ("LOWTHR", meta.get("low_threshold"), "probability detections grow down to"),
+            ("MINAREA", meta.get("min_area_beams"), "smallest detection, working beams"),
+        ]
+        for key, value, comment in cards:
+            if value in (None, ""):
+                continue
+            # a comment that would not fit on the card is left out
+            fits_card = len(f"{key:8s}= {value!r:>20} / {comment}") <= 80
+            header[key] = (value, comment) if fits_card else value
+        if meta.get("command"):
+            header.add_history(meta["command"])
 
     def to_regions(self):
         """Outlines of the detections as sky polygons.
 
         Each detection's outer boundary is traced on the pixel edges of its
-        segment (scikit-image ``find_contours`` at level 0.5), converted to
-        sky coordinates and returned as a
+        segment (scikit-image ``find_contours`` at level 0.5), simplified to
+        within a tenth of the beam's minor axis (``approximate_polygon``;
+        a pixel-staircase outline would need thousands of vertices),
+        converted to sky coordinates and returned as a
         `~regions.PolygonSkyRegion`, with ``meta['label']`` and
         ``meta['text']`` (shown by DS9) set to the detection's id.
 
@@ -403,8 +481,9 @@ class DetectionCatalog:
         `~regions.Regions`
         """
         from regions import PolygonSkyRegion, RegionMeta, Regions
-        from skimage.measure import find_contours
+        from skimage.measure import approximate_polygon, find_contours
 
+        tolerance = max(0.5, 0.1 * float(self.mosaic.beam.minor / self.mosaic.pixel_scale))
         regions = []
         objects = ndimage.find_objects(self.segmentation)
         for label in self.table["id"]:
@@ -412,6 +491,7 @@ class DetectionCatalog:
             mask = np.pad(self.segmentation[box] == label, 1)
             contours = find_contours(mask.astype(np.float32), 0.5)
             outline = max(contours, key=len)  # the exterior
+            outline = approximate_polygon(outline, tolerance)
             y = outline[:, 0] - 1 + box[0].start
             x = outline[:, 1] - 1 + box[1].start
             vertices = self.mosaic.wcs.pixel_to_world(x[:-1], y[:-1])
@@ -433,8 +513,9 @@ class DetectionCatalog:
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; use overwrite=True to replace it")
-        regions = self.to_regions()
-        atomic_write(path, lambda tmp: regions.write(tmp, format="ds9", overwrite=True))
+        # An empty set serialises to nothing: keep the header, a valid empty file.
+        text = self.to_regions().serialize(format="ds9") or _EMPTY_DS9
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
     # ------------------------------------------------------ cross-match
 
@@ -478,25 +559,67 @@ class DetectionCatalog:
 
 # ====================================================================
 
-_COLUMNS = [
-    "id",
-    "sky_centroid",
-    "x_centroid",
-    "y_centroid",
-    "area",
-    "area_beams",
-    "largest_angular_size",
-    "flux_density",
-    "flux_density_err",
-    "mean_surface_brightness",
-    "mean_snr_per_beam",
-    "peak_probability",
-    "mean_probability",
-    "diffuse_class",
-    "compact_flux_fraction",
-    "local_rms",
-    "flags",
-]
+#: The catalogue's columns, in order, with the description each carries
+#: (written into ECSV, FITS ``TCOMM`` and VOTable).
+COLUMN_DESCRIPTIONS = {
+    "id": "detection label: the value of its pixels in the mask",
+    "sky_centroid": "ICRS position of the detection's pixel centroid (unweighted)",
+    "x_centroid": "pixel centroid (unweighted), 0-based x pixel of the input image",
+    "y_centroid": "pixel centroid (unweighted), 0-based y pixel of the input image",
+    "area": "area of the detection's pixels",
+    "area_beams": "area in beams of the input image",
+    "largest_angular_size": "largest distance between two corners of the detection's pixels",
+    "flux_density": "integrated flux density: sum of the pixels over the beam area in pixels",
+    "flux_density_err": "noise part of the flux density error: local_rms * sqrt(area_beams)",
+    "mean_surface_brightness": "flux_density over area",
+    "mean_snr_per_beam": "mean pixel value over local_rms",
+    "peak_probability": "largest probability of diffuse emission over the detection",
+    "mean_probability": "mean probability of diffuse emission over the detection",
+    "diffuse_class": "diffuse class with the largest summed probability",
+    "compact_flux_fraction": "fraction of flux_density in compact sources (5 sigma above "
+    "the image smoothed on 3 beams)",
+    "local_rms": "noise around the detection (robust, detections left out)",
+    "flags": "quality flags, a sum of bits: see the table's meta 'flags' and decode_flags",
+    "largest_linear_size": "largest_angular_size at the redshift (proper length)",
+}
+#: The columns of every catalogue (``largest_linear_size`` is added with a redshift).
+_COLUMNS = list(COLUMN_DESCRIPTIONS)[:-1]
+
+
+_EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
+
+
+def _rounded(value):
+    """A float to 10 significant digits (6.0, not 5.999999999999997)."""
+    return float(f"{float(value):.10g}")
+
+
+def _version():
+    from .. import __version__
+
+    return __version__
+
+
+def _now():
+    """The time now, UTC, ISO 8601 to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _table_format(path):
+    """The astropy table format a file name's suffix names (one, or an error)."""
+    from astropy.io.registry import identify_format
+
+    if path.suffix.lower() in (".vot", ".xml"):  # astropy identifies VOTables by content
+        return "votable"
+    formats = identify_format("write", QTable, str(path), None, [], {})
+    if len(formats) != 1:
+        raise ValueError(
+            f"cannot tell the table format of {path.name}: give format= (e.g. "
+            '"ascii.ecsv", "fits", "votable", "ascii.csv") or a suffix such as .ecsv'
+        )
+    return formats[0]
 
 
 def _empty_table():

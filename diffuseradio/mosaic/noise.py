@@ -20,7 +20,7 @@ import numpy as np
 from astropy.stats import sigma_clipped_stats
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["mad_std", "clipped_rms", "image_rms", "rms_map"]
+__all__ = ["mad_std", "clipped_rms", "robust_rms", "image_rms", "rms_map"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,37 @@ def clipped_rms(values):
     return float(std)
 
 
+def robust_rms(values):
+    """The noise of a set of pixels: :func:`clipped_rms` of the finite ones,
+    a constant fill value left out.
+
+    The one estimator of the package's noise figures (an image's global rms,
+    a detection's local rms).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Pixel values, NaN where blanked.
+
+    Returns
+    -------
+    float
+        NaN if no pixel is usable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> noise = np.random.default_rng(1).normal(0, 2, 10_000)
+    >>> round(robust_rms(np.concatenate([noise, np.zeros(5_000)])), 1)  # zeros: no data
+    2.0
+    """
+    sample = np.asarray(values, dtype=np.float64).ravel()
+    sample = _drop_fill_value(sample[np.isfinite(sample)])
+    if sample.size == 0:
+        return np.nan
+    return clipped_rms(sample)
+
+
 def image_rms(data):
     """Robust global noise of an image: :func:`clipped_rms` of its unblanked pixels.
 
@@ -79,12 +110,7 @@ def image_rms(data):
         NaN if no pixel is usable.
     """
     stride = max(1, int(np.ceil(np.sqrt(data.size / MAX_SAMPLES))))
-    sample = np.asarray(data[::stride, ::stride], dtype=np.float64)
-    sample = sample[np.isfinite(sample)]
-    sample = _drop_fill_value(sample)
-    if sample.size == 0:
-        return np.nan
-    return clipped_rms(sample)
+    return robust_rms(data[::stride, ::stride])
 
 
 def _drop_fill_value(sample, max_fraction=0.01):

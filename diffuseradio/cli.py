@@ -96,7 +96,8 @@ def _detect_parser(commands):
         type=float,
         default=None,
         metavar="ARCSEC",
-        help="restoring beam FWHM for images whose header has none",
+        help="restoring beam FWHM for images whose header has none (an image with a "
+        "different beam in its header is refused)",
     )
     _add_native_argument(parser, "IMAGE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -224,14 +225,25 @@ def _check_outputs(images, stems, outdir, overwrite):
 
 def _detect_one(detector, args, path, native_path, stem, beam):
     """Detect in one image and write its products; returns the number of detections."""
+    import astropy.units as u
+
     from .catalog import write_outputs
     from .exceptions import MissingBeamError
     from .mosaic import SurveyMosaic
+    from .mosaic.reading import beam_text
 
     try:
-        mosaic = SurveyMosaic.read(path, beam=beam)
+        mosaic = SurveyMosaic.read(path)
     except MissingBeamError as err:
-        raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
+        if beam is None:
+            raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
+        mosaic = SurveyMosaic.read(path, beam=beam)
+    else:
+        if beam is not None and not u.isclose(mosaic.beam.major, beam, rtol=0.01):
+            raise ValueError(
+                f"{path} has a {beam_text(mosaic.beam)} beam in its header; --beam is for "
+                "images without one (to measure the image with another beam, fix its header)"
+            )
     native = None if native_path is None else SurveyMosaic.read(native_path)
     catalog = detector.detect(
         mosaic,

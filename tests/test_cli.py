@@ -255,3 +255,17 @@ def test_detect_refuses_before_any_work(tmp_path, model_card, capsys):
             run("detect", image, "-o", out, "--model", model_card, "--batch-size", size)
         assert exit_.value.code == 2
     assert "--batch-size: must be >= 1, not -3" in capsys.readouterr().err
+
+
+def test_detect_beam_option_never_replaces_a_header_beam(
+    real_data_path, tmp_path, model_card, capsys
+):
+    image = real_data_path(*P218)  # 6" beam in its header
+    out = tmp_path / "out"
+    args = ["-o", out, "--model", model_card, "--no-progress", "--no-augment"]
+    assert run("detect", image, "--beam", 20, *args) == 1
+    assert 'has a 6"x6" beam in its header; --beam is for images without one' in (
+        capsys.readouterr().err
+    )
+    assert list(out.iterdir()) == []
+    assert run("detect", image, "--beam", 6, *args) == 0  # the same beam: harmless

@@ -460,3 +460,23 @@ def test_blank_keyword_of_a_float_image_is_ignored_quietly(tmp_path):
         hdu.writeto(path)
     mosaic = SurveyMosaic.read(path)  # the suite turns warnings into errors
     assert np.isnan(mosaic.data[0, 0]) and mosaic.data[1, 1] == 1.0
+
+
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"BMAJ": 0.0, "BMIN": 0.0, "BPA": 0.0}, "is not a beam: BMAJ = 0"),
+        ({"BMAJ": -0.001, "BMIN": 0.001, "BPA": 0.0}, "both must be positive"),
+        ({"BMAJ": 0.001, "BMIN": 0.002, "BPA": 0.0}, "BMIN .* larger than BMAJ"),
+        ({"BMAJ": "six", "BMIN": 0.001, "BPA": 0.0}, "are not numbers"),
+    ],
+)
+def test_invalid_beam_keywords_are_named(tmp_path, keywords, message):
+    header = lotss_wcs((40, 40)).to_header()
+    header.update(keywords)
+    header["BUNIT"] = "JY/BEAM"
+    path = tmp_path / "beam.fits"
+    fits.PrimaryHDU(np.zeros((40, 40), np.float32), header).writeto(path)
+    with pytest.raises(InvalidImageError, match=message):
+        SurveyMosaic.read(path)
+    assert SurveyMosaic.read(path, beam=6 * u.arcsec).beam.major == 6 * u.arcsec

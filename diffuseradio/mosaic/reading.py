@@ -217,18 +217,41 @@ def _squeeze_to_celestial(wcs, data):
 
 
 def _beam_from_header(header, path):
+    where = path or "the header"
+    if "BMAJ" in header:
+        _check_beam_keywords(header, where)
     try:
         beam = Beam.from_fits_header(header)
     except Exception:  # radio_beam raises NoBeamException and parse errors
         beam = None
     if beam is None or not beam.major > 0:
-        where = path or "the header"
         raise MissingBeamError(
             f"no restoring beam in {where} (no BMAJ/BMIN/BPA keywords or AIPS "
             "HISTORY beam); pass it explicitly, e.g. beam=6*u.arcsec or "
             "beam=radio_beam.Beam(major, minor, pa)"
         )
     return beam
+
+
+def _check_beam_keywords(header, where):
+    """Refuse beam keywords that are there but cannot be a beam."""
+    try:
+        major, minor = float(header["BMAJ"]), float(header.get("BMIN", header["BMAJ"]))
+    except (TypeError, ValueError):
+        raise InvalidImageError(
+            f"the beam keywords of {where} are not numbers: BMAJ = {header['BMAJ']!r}, "
+            f"BMIN = {header.get('BMIN')!r}"
+        ) from None
+    if not (np.isfinite(major) and np.isfinite(minor) and major > 0 and minor > 0):
+        raise InvalidImageError(
+            f"the beam of {where} is not a beam: BMAJ = {major:g}, BMIN = {minor:g} deg "
+            "(both must be positive); fix the header, or pass the beam (beam=...)"
+        )
+    if minor > major * (1 + 1e-6):
+        raise InvalidImageError(
+            f"the beam of {where} has BMIN ({minor:g} deg) larger than BMAJ ({major:g} deg); "
+            "fix the header, or pass the beam (beam=...)"
+        )
 
 
 def _unit_from_header(header):

@@ -480,3 +480,21 @@ def test_invalid_beam_keywords_are_named(tmp_path, keywords, message):
     with pytest.raises(InvalidImageError, match=message):
         SurveyMosaic.read(path)
     assert SurveyMosaic.read(path, beam=6 * u.arcsec).beam.major == 6 * u.arcsec
+
+
+@pytest.mark.parametrize(
+    "name, position",
+    [
+        ("FIRST_J001357-091951.fits", ("00h13m57.2s", "-09d19m51s")),
+        ("J130904.395+102952.52.fits", ("13h09m04.395s", "+10d29m52.52s")),
+    ],
+)
+def test_first_cutouts_with_four_wcs_axes_and_two_data_axes(real_data_path, name, position):
+    """FIRST cut-outs have NAXIS = 2 but frequency and Stokes WCS keywords: the
+    celestial WCS is kept, and the cut-out's centre is the source it is named after."""
+    mosaic = SurveyMosaic.read(real_data_path("first_rgc_radio_galaxies", name))
+    assert mosaic.wcs.naxis == 2
+    assert mosaic.pixel_scale.to_value(u.arcsec) == pytest.approx(1.8)
+    ny, nx = mosaic.shape
+    centre = mosaic.wcs.pixel_to_world((nx - 1) / 2, (ny - 1) / 2)
+    assert centre.separation(SkyCoord(*position)) < 2 * u.arcsec

@@ -190,16 +190,23 @@ def _wcs(header, where):
 
 
 def _squeeze_to_celestial(wcs, data):
-    """Drop degenerate (length-1) non-celestial axes; refuse real cubes."""
+    """Drop degenerate (length-1) non-celestial axes; refuse real cubes.
+
+    A 2-D image whose WCS describes more axes (FIRST cut-outs and MeerKAT
+    images: NAXIS = 2 with frequency and Stokes WCS keywords) keeps the
+    celestial part of its WCS, when those are its first two axes.
+    """
     if not wcs.has_celestial:
         raise InvalidImageError(
             "the image has no celestial WCS (need RA/Dec or GLON/GLAT axes, "
             f"found CTYPE {list(wcs.wcs.ctype)})"
         )
     data = np.asarray(data) if not isinstance(data, np.ndarray) else data
+    celestial = sorted((wcs.wcs.lng, wcs.wcs.lat))
+    if data.ndim == 2 and wcs.naxis > 2 and celestial == [0, 1]:
+        return wcs.celestial, data  # the other WCS axes are not in the data
     if data.ndim != wcs.naxis:
         raise InvalidImageError(f"data has {data.ndim} axes but the WCS has {wcs.naxis}")
-    celestial = sorted((wcs.wcs.lng, wcs.wcs.lat))
     index = []
     for fits_axis in range(wcs.naxis - 1, -1, -1):  # numpy order is reversed
         if fits_axis in celestial:

@@ -448,7 +448,7 @@ def test_blank_keyword_of_a_float_image_is_ignored_quietly(tmp_path):
     (and warns); the image reads without a warning, NaN kept."""
     from astropy.io import fits
 
-    data = np.ones((20, 20), np.float32)
+    data = np.random.default_rng(3).normal(1.0, 0.1, (20, 20)).astype(np.float32)
     data[0, 0] = np.nan
     header = lotss_wcs(data.shape).to_header()
     header.update(BMAJ=6 / 3600, BMIN=6 / 3600, BPA=0.0, BUNIT="JY/BEAM")
@@ -459,7 +459,7 @@ def test_blank_keyword_of_a_float_image_is_ignored_quietly(tmp_path):
         warnings.simplefilter("ignore")  # astropy's own warning when writing it
         hdu.writeto(path)
     mosaic = SurveyMosaic.read(path)  # the suite turns warnings into errors
-    assert np.isnan(mosaic.data[0, 0]) and mosaic.data[1, 1] == 1.0
+    assert np.isnan(mosaic.data[0, 0]) and mosaic.data[1, 1] == data[1, 1]
 
 
 @pytest.mark.parametrize(
@@ -476,7 +476,8 @@ def test_invalid_beam_keywords_are_named(tmp_path, keywords, message):
     header.update(keywords)
     header["BUNIT"] = "JY/BEAM"
     path = tmp_path / "beam.fits"
-    fits.PrimaryHDU(np.zeros((40, 40), np.float32), header).writeto(path)
+    noise = np.random.default_rng(0).normal(0, 1e-4, (40, 40)).astype(np.float32)
+    fits.PrimaryHDU(noise, header).writeto(path)
     with pytest.raises(InvalidImageError, match=message):
         SurveyMosaic.read(path)
     assert SurveyMosaic.read(path, beam=6 * u.arcsec).beam.major == 6 * u.arcsec
@@ -498,3 +499,37 @@ def test_first_cutouts_with_four_wcs_axes_and_two_data_axes(real_data_path, name
     ny, nx = mosaic.shape
     centre = mosaic.wcs.pixel_to_world((nx - 1) / 2, (ny - 1) / 2)
     assert centre.separation(SkyCoord(*position)) < 2 * u.arcsec
+
+
+@pytest.mark.parametrize("value", [1e8, 1e30, 3e38])
+def test_absurd_pixels_are_blanked_with_a_warning(tmp_path, value):
+    """A few sentinel pixels in a corner of the example field are blanked, and the
+    detections are those of the clean image (float32 FFT round-off of such values
+    used to erase every detection)."""
+    from diffuseradio import DiffuseDetector
+    from diffuseradio.examples import example_field_path
+
+    clean = SurveyMosaic.read(example_field_path())
+    data = np.array(clean.data, dtype=np.float32)
+    data[3:6, 5:8] = value
+    path = tmp_path / "sentinel.fits"
+    SurveyMosaic(data, clean.wcs, beam=clean.beam).write(path)
+    with pytest.warns(DiffuseRadioWarning, match=r"9 pixels .*\(x 5-7, y 3-5.* blanked"):
+        dirty = SurveyMosaic.read(path)
+    assert np.isnan(dirty.data[3:6, 5:8]).all()
+    detector = DiffuseDetector.from_pretrained()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiffuseRadioWarning)
+        expected = detector.detect(clean, augment=False)
+        found = detector.detect(dirty, augment=False)
+    assert len(expected) > 0 and len(found) == len(expected)
+    separation = found["sky_centroid"].separation(expected["sky_centroid"])
+    assert separation.max() < 2 * clean.pixel_scale
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.5e-3])
+def test_constant_images_are_refused(tmp_path, fill):
+    path = tmp_path / "constant.fits"
+    SurveyMosaic(np.full((64, 64), fill), lotss_wcs((64, 64)), beam=6 * u.arcsec).write(path)
+    with pytest.raises(InvalidImageError, match="holds no noise"):
+        SurveyMosaic.read(path)

@@ -27,6 +27,8 @@ __all__ = [
     "read_image",
     "as_celestial_wcs",
     "as_2d_image",
+    "ABSURD_JY_PER_BEAM",
+    "blank_absurd_pixels",
     "as_beam",
     "to_jy_per_beam",
     "parse_unit",
@@ -79,6 +81,50 @@ def has_finite(data, rows=256):
     return any(
         np.isfinite(data[start : start + rows]).any() for start in range(0, data.shape[0], rows)
     )
+
+
+#: Brighter than any radio source in a beam of any survey (Cas A and Cyg A, the
+#: brightest, are ~1e4 Jy in total at low frequencies): such a pixel is a fill
+#: value or a corruption, and its round-off would spread through every FFT
+#: convolution of the image.
+ABSURD_JY_PER_BEAM = 1e5
+
+
+def blank_absurd_pixels(data, where, rows=256):
+    """``data`` with pixels brighter than :data:`ABSURD_JY_PER_BEAM` blanked, with a warning.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        2-D image in Jy/beam (possibly memory-mapped: read in blocks of rows,
+        copied only when a pixel must be blanked).
+    where : str
+        How to name the image in the warning.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``data`` itself, or a float32 copy with NaN at the absurd pixels.
+    """
+    found = []
+    for start in range(0, data.shape[0], rows):
+        with np.errstate(invalid="ignore"):
+            ys, xs = np.nonzero(np.abs(data[start : start + rows]) > ABSURD_JY_PER_BEAM)
+        found.append((ys + start, xs))
+    ys = np.concatenate([f[0] for f in found])
+    if ys.size == 0:
+        return data
+    xs = np.concatenate([f[1] for f in found])
+    blanked = np.array(data, dtype=np.float32)
+    blanked[ys, xs] = np.nan
+    warnings.warn(
+        f"{ys.size} pixels of {where} are brighter than {ABSURD_JY_PER_BEAM:g} Jy/beam "
+        f"(x {xs.min()}-{xs.max()}, y {ys.min()}-{ys.max()}, 0-based), more than any radio "
+        "source: they are blanked",
+        DiffuseRadioWarning,
+        stacklevel=3,
+    )
+    return blanked
 
 
 def _unpack_source(source, hdu):

@@ -27,6 +27,7 @@ from .reading import (
     as_2d_image,
     as_beam,
     as_celestial_wcs,
+    blank_absurd_pixels,
     describe,
     has_finite,
     read_image,
@@ -144,13 +145,27 @@ class SurveyMosaic:
         InvalidImageError
             If the input is not a FITS image, holds no image data, is a cube
             with more than one plane, has no celestial WCS, is entirely
-            blanked, or its unit is not a surface brightness.
+            blanked or constant, or its unit is not a surface brightness.
+
+        Warns
+        -----
+        DiffuseRadioWarning
+            When pixels brighter than
+            :data:`~diffuseradio.mosaic.reading.ABSURD_JY_PER_BEAM` (fill
+            values, corruption) are blanked.
         MissingBeamError
             If no beam is found and ``beam`` is not given.
         """
         mosaic = cls(**read_image(source, hdu=hdu, beam=beam, unit=unit))
+        where = describe(mosaic.meta)
         if not has_finite(mosaic.data):
-            raise InvalidImageError(f"{describe(mosaic.meta)} is entirely blanked (all NaN)")
+            raise InvalidImageError(f"{where} is entirely blanked (all NaN)")
+        mosaic.data = blank_absurd_pixels(mosaic.data, where)
+        if not mosaic.rms > 0 * JY_PER_BEAM:
+            raise InvalidImageError(
+                f"{where} holds no noise (its unblanked pixels are one constant value): "
+                "nothing can be detected in it"
+            )
         return mosaic
 
     def write(self, path, *, overwrite=False):

@@ -50,6 +50,7 @@ def _parser():
         description="Find diffuse radio emission (halos, relics, bridges) in radio images.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _detect_parser(commands)
     _models_parser(commands)
@@ -61,7 +62,34 @@ def _parser():
     _clusters_parser(commands)
     _survey_parser(commands)
     _subtract_compact_parser(commands)
+    for command in commands.choices.values():
+        command.formatter_class = _DefaultsFormatter
+        command.add_argument(  # also after the command: diffuseradio detect -v ...
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress"
+        )
     return parser
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help that ends each option with its default, where it has a meaningful one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or isinstance(default, list)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
+def _version():
+    from . import __version__
+
+    return __version__
 
 
 # --------------------------------------------------------------- detect
@@ -78,13 +106,15 @@ def _detect_parser(commands):
     parser.add_argument(
         "--example", action="store_true", help="run on the example field shipped with the package"
     )
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder"
+    )
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
     _add_operating_point_arguments(parser)
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass (8)"
+        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass"
     )
     parser.add_argument(
         "--no-augment",
@@ -300,7 +330,9 @@ def _simulate_parser(commands):
     parser.add_argument("--beam", type=float, default=6.0, help="beam FWHM, arcsec")
     parser.add_argument("--rms", type=float, default=80e-6, help="noise, Jy/beam")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="DIR", help="output folder"
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(run=_run_simulate)
 
@@ -621,7 +653,9 @@ def _clusters_parser(commands):
     )
     parser.add_argument("catalog", type=Path, metavar="CATALOG", help="cluster table file")
     parser.add_argument("mosaics", nargs="+", type=Path, metavar="MOSAIC", help="FITS images")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder"
+    )
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
@@ -712,7 +746,9 @@ def _survey_parser(commands):
         "some mosaics failed (see the summary).",
     )
     parser.add_argument("mosaics", nargs="+", type=Path, metavar="MOSAIC", help="FITS images")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder"
+    )
     parser.add_argument("--model", default=None, help="registry name, name@version, path or URL")
     _add_native_argument(parser, "MOSAIC")
     parser.add_argument(
@@ -735,7 +771,7 @@ def _survey_parser(commands):
     parser.add_argument("--precision", default="auto", help="auto, fp32, bf16")
     _add_operating_point_arguments(parser)
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass (8)"
+        "--batch-size", type=_positive_int, default=8, help="tiles per forward pass"
     )
     parser.add_argument(
         "--match-radius",

@@ -269,3 +269,19 @@ def test_detect_beam_option_never_replaces_a_header_beam(
     )
     assert list(out.iterdir()) == []
     assert run("detect", image, "--beam", 6, *args) == 0  # the same beam: harmless
+
+
+def test_version_verbose_after_the_command_and_defaults_in_help(tmp_path, model_card, capsys):
+    from diffuseradio import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        run("--version")
+    assert (
+        exit_.value.code == 0 and capsys.readouterr().out.strip() == f"diffuseradio {__version__}"
+    )
+    with pytest.raises(SystemExit):
+        run("detect", "--help")
+    text = capsys.readouterr().out
+    assert "tiles per forward pass (default: 8)" in text and "(default: None)" not in text
+    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress", "--no-augment"]
+    assert run("detect", *args, "-v") == 0

@@ -1,6 +1,7 @@
 """DetectionCatalog: measurements, files, regions and cross-matches."""
 
 import warnings
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -321,3 +322,39 @@ def test_local_noise_of_a_quantised_image_leaves_out_its_fill_value(real_data_pa
     rms = table["local_rms"].to_value(u.uJy / u.beam)
     assert np.all(np.isfinite(rms)) and np.all(rms > 0.25 * mosaic.rms.to_value(u.uJy / u.beam))
     assert np.all(np.isfinite(table["mean_snr_per_beam"])) and np.all(table["flux_density_err"] > 0)
+
+
+def test_outputs_are_published_as_one_set(field, tmp_path, monkeypatch):
+    """An interrupted publication leaves no catalogue and no file of the previous
+    run beside the new ones; a killed run's scratch folder is removed next time."""
+    import os
+
+    from diffuseradio.catalog import output_paths, products, write_outputs
+
+    mosaic, segmentation, probability = field
+    first = DetectionCatalog(mosaic, segmentation, probability, meta={"threshold": 0.5})
+    write_outputs(first, tmp_path, "field", plot=False)
+    stale = tmp_path / ".field.scratch-killed"
+    stale.mkdir()
+    (stale / "field.mask.fits").write_bytes(b"")
+    renamed = []
+
+    def interrupted(source, target):  # publication: the third rename into the folder fails
+        if Path(target).parent == tmp_path:
+            if len(renamed) == 2:
+                raise KeyboardInterrupt
+            renamed.append(Path(target).name)
+        os.rename(source, target)
+
+    monkeypatch.setattr(products.os, "replace", interrupted)
+    second = DetectionCatalog(mosaic, segmentation, probability, meta={"threshold": 0.7})
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(second, tmp_path, "field", plot=False)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(renamed) and "field.catalog.ecsv" not in left
+    monkeypatch.undo()
+    write_outputs(second, tmp_path, "field", plot=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in output_paths(tmp_path, "field", plot=False)
+    )
+    assert QTable.read(tmp_path / "field.catalog.ecsv").meta["threshold"] == 0.7

@@ -4,13 +4,22 @@
 same set of files for each image (:func:`write_outputs`), all or none.
 """
 
+import glob
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from ..plotting import write_overview
 
-__all__ = ["OUTPUTS", "mosaic_stem", "output_paths", "write_outputs", "scratch_prefix"]
+__all__ = [
+    "OUTPUTS",
+    "mosaic_stem",
+    "output_paths",
+    "write_outputs",
+    "scratch_prefix",
+    "remove_scratch",
+]
 
 #: Suffixes of the files written for each image: ``STEM.<suffix>``.
 OUTPUTS = ("catalog.ecsv", "regions.reg", "mask.fits", "probability.fits")
@@ -61,9 +70,12 @@ def write_outputs(catalog, outdir, stem, *, plot=True):
     The catalogue (ECSV), the DS9 regions, the label mask and the
     probability map (see :meth:`~diffuseradio.DetectionCatalog.write_maps`),
     and optionally an overview plot, are written into a scratch folder inside
-    ``outdir`` and then renamed into place, each file atomically: a failure
-    (or a killed process) never leaves a partial file under a final name.
-    Existing files of the same names are replaced.
+    ``outdir`` and then published: the previous run's files of the same
+    names are removed, catalogue first, and the new ones renamed into place,
+    catalogue last. A failure (or a killed process) never leaves a partial
+    file under a final name nor a mix of two runs' files: a set of files
+    without its catalogue is an interrupted one. Scratch folders that a
+    killed run left for this stem are removed first.
 
     Parameters
     ----------
@@ -81,6 +93,7 @@ def write_outputs(catalog, outdir, stem, *, plot=True):
         The files written, as :func:`output_paths` lists them.
     """
     targets = output_paths(outdir, stem, plot=plot)
+    remove_scratch(outdir, stem)
     with tempfile.TemporaryDirectory(dir=outdir, prefix=scratch_prefix(stem)) as scratch:
         scratch = Path(scratch)
         catalog.write(scratch / targets[0].name)
@@ -92,7 +105,9 @@ def write_outputs(catalog, outdir, stem, *, plot=True):
                 scratch / targets[4].name,
                 title=f"{stem}: {len(catalog)} diffuse detections",
             )
-        for target in targets:
+        for target in output_paths(outdir, stem):  # the catalogue first
+            target.unlink(missing_ok=True)
+        for target in targets[1:] + targets[:1]:  # the catalogue last
             os.replace(scratch / target.name, target)
     return targets
 
@@ -100,3 +115,9 @@ def write_outputs(catalog, outdir, stem, *, plot=True):
 def scratch_prefix(stem):
     """Prefix of the scratch folder :func:`write_outputs` makes in the output folder."""
     return f".{stem}.scratch-"
+
+
+def remove_scratch(outdir, stem):
+    """Remove the scratch folders a killed :func:`write_outputs` left for ``stem``."""
+    for scratch in Path(outdir).glob(glob.escape(scratch_prefix(stem)) + "*"):
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -13,10 +13,8 @@ cross-matched with a cluster catalogue.
 Dask is an optional dependency: ``pip install diffuseradio[survey]``.
 """
 
-import glob
 import logging
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +24,7 @@ import astropy.units as u
 from astropy.table import QTable
 
 from ..catalog import crossmatch_table, read_catalogue
-from ..catalog.products import mosaic_stem, scratch_prefix
+from ..catalog.products import mosaic_stem, remove_scratch
 from ..models import load_model
 from .manifest import Manifest, file_state
 from .merge import merge_regions, survey_catalog, survey_summary, write_survey
@@ -302,7 +300,7 @@ def _model_spec(model):
 def _run_tasks(client, todo, job, settings, manifest, progress):
     """Process the mosaics, recording each outcome in the manifest as it arrives."""
     for stem in todo:
-        _remove_scratch(job.outdir, stem)
+        remove_scratch(job.outdir, stem)
     futures = {
         client.submit(process_mosaic, path, native, stem, job, pure=False): stem
         for stem, (path, native) in todo.items()
@@ -325,12 +323,6 @@ def _run_tasks(client, todo, job, settings, manifest, progress):
     finally:
         results.close()
         client.run(release_detectors)
-
-
-def _remove_scratch(outdir, stem):
-    """Remove what a worker killed while writing this mosaic's outputs left behind."""
-    for scratch in outdir.glob(glob.escape(scratch_prefix(stem)) + "*"):
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _record(stem, path, native, settings, outcome):

@@ -78,7 +78,9 @@ class Component:
         Returns
         -------
         Stamp
-            float32 sky model whose pixels sum to the flux density in Jy.
+            float32 sky model whose pixels sum to the flux density in Jy (a
+            component too small to reach any pixel centre is one point, on
+            the pixel nearest its centre).
         """
         scale = u.Quantity(pixel_scale, u.arcsec).to_value(u.arcsec)
         ix, iy = int(np.rint(x)), int(np.rint(y))
@@ -88,8 +90,9 @@ class Component:
         rng = np.random.default_rng(self.seed)
         brightness = np.asarray(self._brightness(dx, dy, scale, rng), dtype=np.float64)
         total = brightness.sum()
-        if not total > 0:
-            raise ValueError(f"{self!r} renders no emission at {scale} arcsec pixels")
+        if not total > 0:  # smaller than a pixel, between the pixel centres: unresolved
+            brightness = np.zeros_like(brightness)
+            brightness[half, half] = total = 1.0
         data = (brightness * (self.flux_density.to_value(u.Jy) / total)).astype(np.float32)
         return Stamp(data, iy - half, ix - half)
 

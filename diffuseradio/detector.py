@@ -301,6 +301,7 @@ class DiffuseDetector:
         augment=True,
         progress=False,
         redshift=None,
+        cosmology=None,
     ):
         """Find diffuse emission and measure it: a catalogue.
 
@@ -325,7 +326,11 @@ class DiffuseDetector:
             Test-time augmentation (see :meth:`predict`; default True).
         progress : bool, optional
         redshift : float, optional
-            Redshift of the emission, for physical sizes in the catalogue.
+            Redshift of the emission, for physical sizes in the catalogue
+            (also later, without the network:
+            :meth:`DetectionCatalog.with_redshift`).
+        cosmology : `~astropy.cosmology.Cosmology`, optional
+            For the physical sizes (default Planck18).
 
         Returns
         -------
@@ -351,5 +356,11 @@ class DiffuseDetector:
             "working_beam_arcsec": float(self.card.beam.major.to_value(u.arcsec)),
         }
         return DetectionCatalog(
-            mosaic, labels, probability, classes=classes, redshift=redshift, meta=meta
+            mosaic,
+            labels,
+            probability,
+            classes=classes,
+            redshift=redshift,
+            cosmology=cosmology,
+            meta=meta,
         )

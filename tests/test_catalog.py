@@ -16,7 +16,7 @@ from regions import Regions
 from skimage.measure import find_contours
 
 from diffuseradio import DiffuseRadioWarning, SurveyMosaic
-from diffuseradio.catalog import FLAGS, DetectionCatalog, decode_flags
+from diffuseradio.catalog import FLAGS, DetectionCatalog, decode_flags, read_catalogue
 
 PSZ2 = ("catalogues", "HFI_PCCS_SZ-union_R2.08.fits")
 A2744 = ("vla_A2744_halo", "A2744_JVLA.image.fits")
@@ -93,6 +93,23 @@ def test_physical_size_with_redshift(field):
     expected = row["largest_angular_size"] * Planck18.kpc_proper_per_arcmin(0.3)
     assert row["largest_linear_size"].to_value(u.kpc) == pytest.approx(expected.to_value(u.kpc))
     assert catalog.table.meta["redshift"] == 0.3
+
+
+def test_redshift_and_cosmology_attached_afterwards(field):
+    from astropy.cosmology import FlatLambdaCDM
+
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    assert "largest_linear_size" not in catalog.colnames
+    cosmology = FlatLambdaCDM(H0=70, Om0=0.3, name="H70")
+    distant = catalog.with_redshift(0.3, cosmology=cosmology)
+    expected = catalog["largest_angular_size"] * cosmology.kpc_proper_per_arcmin(0.3)
+    np.testing.assert_allclose(
+        distant["largest_linear_size"].to_value(u.kpc), expected.to_value(u.kpc)
+    )
+    assert distant.table.meta["cosmology"] == "H70" and distant.table.meta["redshift"] == 0.3
+    assert "largest_linear_size" not in catalog.colnames  # the original is unchanged
+    assert "largest_linear_size" not in distant.with_redshift(None).colnames
 
 
 def test_flags_edge_and_blank(field):
@@ -245,11 +262,30 @@ def test_crossmatch_with_skycoord_and_table(field):
         catalog.crossmatch(Table({"x": [1.0]}), 1 * u.arcmin)
 
 
+def test_crossmatch_left_join_and_all_pairs(field):
+    """Two catalogue entries near detection 1, none near detection 2."""
+    mosaic, segmentation, probability = field
+    catalog = DetectionCatalog(mosaic, segmentation, probability)
+    near = mosaic.wcs.pixel_to_world([121, 118], [101, 99])
+    table = QTable({"Name": ["A", "B"], "RA": near.ra, "DEC": near.dec})
+    left = catalog.crossmatch(table, 1 * u.arcmin, join="left")
+    assert list(left["id"]) == [1, 2]
+    assert left["Name"][0] == "A" and left["Name"].mask[1]
+    assert left["separation"].mask.tolist() == [False, True]
+    pairs = catalog.crossmatch(table, 1 * u.arcmin, join="all")
+    assert list(pairs["id"]) == [1, 1] and list(pairs["Name"]) == ["A", "B"]
+    assert pairs["separation"][0] <= pairs["separation"][1]
+    empty = catalog.crossmatch(table[:0], 1 * u.arcmin, join="left")
+    assert len(empty) == 2 and empty["separation"].mask.all()
+    with pytest.raises(ValueError, match="join must be one of nearest, left, all"):
+        catalog.crossmatch(table, 1 * u.arcmin, join="outer")
+
+
 def test_crossmatch_a2744_with_psz2(real_data_path):
     mosaic = SurveyMosaic.read(real_data_path(*A2744))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", u.UnitsWarning)  # 'degrees', 'None' in the file
-        psz2 = Table.read(real_data_path(*PSZ2))
+    psz2 = read_catalogue(real_data_path(*PSZ2))  # units 'degrees', 'None' in the file
+    assert psz2["RA"].unit is None
+    assert SkyCoord(psz2["RA"], psz2["DEC"], unit="deg")[0].dec.deg == psz2["DEC"][0]
     halo_centre = SkyCoord("00h14m20s", "-30d23m00s")
     x, y = mosaic.wcs.world_to_pixel(halo_centre)
     yy, xx = np.mgrid[: mosaic.shape[0], : mosaic.shape[1]]

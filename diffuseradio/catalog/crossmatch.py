@@ -8,10 +8,11 @@ import warnings
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
-from astropy.table import QTable, Table, hstack
+from astropy.coordinates import SkyCoord, search_around_sky
+from astropy.table import MaskedColumn, QTable, Table, hstack
+from astropy.utils.masked import Masked
 
-__all__ = ["crossmatch_table", "read_catalogue", "sky_coordinates"]
+__all__ = ["JOINS", "crossmatch_table", "read_catalogue", "sky_coordinates"]
 
 _RA_NAMES = ("ra", "raj2000", "_raj2000", "ra_j2000", "radeg", "ra_deg", "ra_icrs", "alpha")
 _DEC_NAMES = (
@@ -60,40 +61,96 @@ def read_catalogue(path):
     Published catalogues spell some units in ways astropy does not parse
     (PSZ2: ``'None'``, ``'degrees'``; MCXC: ``'10+14Msun'``); those columns
     are read without units instead of warning.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    `~astropy.table.Table`
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", u.UnitsWarning)
-        return Table.read(path)
+        table = Table.read(path)
+    for column in table.itercols():
+        if isinstance(column.unit, u.UnrecognizedUnit):
+            column.unit = None
+    return table
 
 
-def crossmatch_table(detections, other, radius, *, ra=None, dec=None):
+#: How :func:`crossmatch_table` pairs detections with catalogue entries.
+JOINS = ("nearest", "left", "all")
+
+
+def crossmatch_table(detections, other, radius, *, ra=None, dec=None, join="nearest"):
     """Match the rows of a table with a ``sky_centroid`` column to another catalogue.
 
-    Each row is matched with the nearest entry of ``other`` within ``radius``
-    (see :meth:`DetectionCatalog.crossmatch`).
+    See :meth:`DetectionCatalog.crossmatch <diffuseradio.DetectionCatalog.crossmatch>`.
 
     Returns
     -------
     `~astropy.table.QTable`
-        The matched rows, the matched entries' columns (suffix ``_2`` on name
-        clashes) and a ``separation`` column.
+        Detections, the matched entries' columns (suffix ``_2`` on name
+        clashes) and a ``separation`` column, as ``join`` says.
     """
+    if join not in JOINS:
+        raise ValueError(f"join must be one of {', '.join(JOINS)}, not {join!r}")
     coords, table = sky_coordinates(other, ra, dec)
-    if len(detections) and len(coords):
+    entries = _as_qtable(table)
+    both = len(detections) and len(coords)
+    if join == "all":
+        if both:
+            mine, theirs, separation, _ = search_around_sky(
+                detections["sky_centroid"], coords, radius
+            )
+            order = np.lexsort((separation.value, mine))
+            mine, theirs, separation = mine[order], theirs[order], separation[order]
+        else:
+            mine = theirs = np.zeros(0, dtype=int)
+            separation = np.zeros(0) * u.deg
+        return _side_by_side(detections[mine], entries[theirs], separation)
+    if both:
         index, separation, _ = detections["sky_centroid"].match_to_catalog_sky(coords)
         keep = separation <= radius
     else:
         index = np.zeros(len(detections), dtype=int)
         separation = np.zeros(len(detections)) * u.deg
         keep = np.zeros(len(detections), dtype=bool)
+    if join == "nearest":
+        matched = entries[index[keep]] if len(entries) else entries[:0]
+        return _side_by_side(detections[keep], matched, separation[keep])
+    # left: every detection, the entries' columns masked where none is within radius
+    matched = entries[index] if len(entries) else _masked_rows(entries, len(detections))
+    matched = QTable(matched, masked=True)
+    for column in matched.itercols():
+        column.mask[~keep] = True
+    return _side_by_side(detections, matched, Masked(separation, mask=~keep))
+
+
+def _side_by_side(detections, entries, separation):
     matched = hstack(
-        [detections[keep], _as_qtable(table[index[keep]] if len(table) else table[:0])],
+        [detections, entries],
         join_type="exact",
         table_names=["", "_2"],
         uniq_col_name="{col_name}{table_name}",
     )
-    matched["separation"] = separation[keep].to(u.arcsec)
+    matched["separation"] = separation.to(u.arcsec)
     return matched
+
+
+def _masked_rows(entries, count):
+    """``count`` rows of an empty catalogue's columns, all masked."""
+    columns = {}
+    for name in entries.colnames:
+        column = entries[name]
+        values = np.zeros((count, *column.shape[1:]), dtype=column.dtype)
+        mask = np.ones(values.shape, dtype=bool)
+        if isinstance(column, u.Quantity):
+            columns[name] = Masked(u.Quantity(values, column.unit), mask=mask)
+        else:
+            columns[name] = MaskedColumn(values, mask=mask)
+    return QTable(columns)
 
 
 def _as_qtable(table):

@@ -6,6 +6,7 @@ grid into a table of measurements with units, DS9 regions, FITS maps, plots
 and cross-matches with other catalogues.
 """
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -175,13 +176,10 @@ class DetectionCatalog:
                 _catalog_warning(),
                 stacklevel=3,
             )
-        if self.redshift is not None:
-            scale = self._kpc_per_arcmin()
-            table["largest_linear_size"] = (table["largest_angular_size"] * scale).to(u.kpc)
-
         for name in table.colnames:
             table[name].info.description = COLUMN_DESCRIPTIONS.get(name)
         table.meta.update(self._table_meta())
+        self._add_physical_sizes(table)
         return table
 
     def _measure_one(self, label, box):
@@ -310,10 +308,43 @@ class DetectionCatalog:
     def _beam_pixels(self):
         return float(self.mosaic.beam.major / self.mosaic.pixel_scale)
 
-    def _kpc_per_arcmin(self):
-        from astropy.cosmology import Planck18
+    def _add_physical_sizes(self, table):
+        """``largest_linear_size`` (proper kpc) at the catalogue's redshift, if any."""
+        if self.redshift is None:
+            table.remove_columns([n for n in ("largest_linear_size",) if n in table.colnames])
+            table.meta.pop("redshift", None)
+            return
+        scale = self._kpc_per_arcmin()
+        table["largest_linear_size"] = (table["largest_angular_size"] * scale).to(u.kpc)
+        table["largest_linear_size"].info.description = COLUMN_DESCRIPTIONS["largest_linear_size"]
+        table.meta["redshift"] = self.redshift
+        table.meta["cosmology"] = (self.cosmology or _planck18()).name
 
-        cosmology = self.cosmology or Planck18
+    def with_redshift(self, redshift, cosmology=None):
+        """The same detections at a redshift: physical sizes, without the network.
+
+        Parameters
+        ----------
+        redshift : float or None
+            None removes the physical sizes.
+        cosmology : `~astropy.cosmology.Cosmology`, optional
+            Default Planck18.
+
+        Returns
+        -------
+        DetectionCatalog
+            A new catalogue sharing this one's images and measurements.
+        """
+        other = copy.copy(self)
+        other.redshift, other.cosmology = redshift, cosmology
+        other.meta = dict(self.meta)
+        if self._table is not None:
+            other._table = self._table.copy()
+            other._add_physical_sizes(other._table)
+        return other
+
+    def _kpc_per_arcmin(self):
+        cosmology = self.cosmology or _planck18()
         return cosmology.kpc_proper_per_arcmin(self.redshift)
 
     def _table_meta(self):
@@ -329,8 +360,6 @@ class DetectionCatalog:
             "software": f"diffuseradio {_version()}",
             "date": _now(),
         }
-        if self.redshift is not None:
-            meta["redshift"] = self.redshift
         meta.update(self.meta)
         return meta
 
@@ -519,11 +548,8 @@ class DetectionCatalog:
 
     # ------------------------------------------------------ cross-match
 
-    def crossmatch(self, other, radius, *, ra=None, dec=None):
+    def crossmatch(self, other, radius, *, ra=None, dec=None, join="nearest"):
         """Match detections with another catalogue.
-
-        Each detection is matched with the nearest entry of ``other`` within
-        ``radius``.
 
         Parameters
         ----------
@@ -535,14 +561,21 @@ class DetectionCatalog:
             Largest separation of a match.
         ra, dec : str, optional
             Column names of the positions in ``other``.
+        join : {"nearest", "left", "all"}, optional
+            ``"nearest"``: each detection with the nearest entry within
+            ``radius``, detections without one left out (an inner join);
+            ``"left"``: every detection, the entry's columns masked where
+            none is within ``radius``; ``"all"``: one row per pair within
+            ``radius`` (`~astropy.coordinates.search_around_sky`), by
+            detection and then separation.
 
         Returns
         -------
         `~astropy.table.QTable`
-            The matched detections, with the matched entry's columns (suffix
-            ``_2`` on name clashes) and a ``separation`` column.
+            Detections with the matched entry's columns (suffix ``_2`` on
+            name clashes) and a ``separation`` column.
         """
-        return crossmatch_table(self.table, other, radius, ra=ra, dec=dec)
+        return crossmatch_table(self.table, other, radius, ra=ra, dec=dec, join=join)
 
     # ------------------------------------------------------------ plots
 
@@ -587,6 +620,12 @@ _COLUMNS = list(COLUMN_DESCRIPTIONS)[:-1]
 
 
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
+
+
+def _planck18():
+    from astropy.cosmology import Planck18
+
+    return Planck18
 
 
 def _rounded(value):

@@ -19,12 +19,15 @@ __all__ = ["plot_detections", "write_overview", "plot_cluster_cutout", "plot_roc
 DISPLAY_PIXELS = 2000
 
 
-def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
-    """Plot the image with the detections' outlines and labels (WCSAxes).
+def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=()):
+    """Plot the image with the detections' outlines and ids, as a radio map.
 
-    Images larger than :data:`DISPLAY_PIXELS` on a side are drawn from their
-    average over blocks of pixels (and the probability contoured from its
-    block maximum), on the image's own pixel coordinates.
+    The image is drawn in mJy/beam (asinh stretch, with a colour bar), the
+    detections' outlines are those of the mask (the catalogue's
+    segmentation), each with its id; the beam is drawn in the lower left, a
+    scale bar in the lower right. Images larger than :data:`DISPLAY_PIXELS`
+    on a side are drawn from their average over blocks of pixels (the mask
+    from its block maximum), on the image's own pixel coordinates.
 
     Parameters
     ----------
@@ -34,57 +37,111 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     stretch_sigma : tuple of float, optional
         Display range in units of the rms (asinh stretch).
     contour_levels : tuple of float, optional
-        Probability levels drawn as contours.
+        Probability levels drawn as dashed contours besides the outlines
+        (none by default).
 
     Returns
     -------
     `~astropy.visualization.wcsaxes.WCSAxes`
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     if ax is None:
-        fig = plt.figure(figsize=(7, 6.5))
+        fig = plt.figure(figsize=(7.5, 6.5))
         ax = fig.add_subplot(projection=catalog.mosaic.wcs)
-    rms = catalog.mosaic.rms.to_value(u.Jy / u.beam)
+    mosaic = catalog.mosaic
+    rms = mosaic.rms.to_value(u.mJy / u.beam)
     norm = ImageNormalize(
         vmin=stretch_sigma[0] * rms, vmax=stretch_sigma[1] * rms, stretch=AsinhStretch(0.05)
     )
-    ny, nx = catalog.mosaic.shape
+    ny, nx = mosaic.shape
     block = max(1, int(np.ceil(max(ny, nx) / DISPLAY_PIXELS)))
     extent = (-0.5, nx - 0.5, -0.5, ny - 0.5)
-    image = _block_reduce(catalog.mosaic.data, block, np.nanmean)
-    ax.imshow(image, origin="lower", cmap="inferno", norm=norm, extent=extent)
-    probability = (
-        catalog.probability
-        if catalog.probability.ndim == 2
-        else np.nansum(catalog.probability, axis=0)
-    )
-    probability = np.nan_to_num(_block_reduce(probability, block, np.nanmax))
-    centres_y = (np.arange(probability.shape[0]) + 0.5) * block - 0.5
-    centres_x = (np.arange(probability.shape[1]) + 0.5) * block - 0.5
-    ax.contour(
-        centres_x,
-        centres_y,
-        probability,
-        levels=list(contour_levels),
-        colors="cyan",
-        linewidths=0.8,
-    )
+    image = _block_reduce(mosaic.data, block, np.nanmean) * 1e3  # mJy/beam
+    shown = ax.imshow(image, origin="lower", cmap="inferno", norm=norm, extent=extent)
+    ax.figure.colorbar(shown, ax=ax, pad=0.02, fraction=0.046).set_label(r"mJy beam$^{-1}$")
+    centres_y = (np.arange(-(-ny // block)) + 0.5) * block - 0.5
+    centres_x = (np.arange(-(-nx // block)) + 0.5) * block - 0.5
+    mask = _block_reduce(catalog.segmentation > 0, block, np.nanmax)
+    if mask.any():
+        ax.contour(centres_x, centres_y, mask, levels=[0.5], colors="cyan", linewidths=1.0)
+    if contour_levels:
+        probability = (
+            catalog.probability
+            if catalog.probability.ndim == 2
+            else np.nansum(catalog.probability, axis=0)
+        )
+        probability = np.nan_to_num(_block_reduce(probability, block, np.nanmax))
+        ax.contour(
+            centres_x,
+            centres_y,
+            probability,
+            levels=list(contour_levels),
+            colors="white",
+            linewidths=0.6,
+            linestyles="dashed",
+        )
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
     for row in catalog.table:
-        ax.text(
-            row["x_centroid"].value,
-            row["y_centroid"].value,
-            str(row["id"]),
-            color="white",
-            fontsize=9,
-            ha="center",
-            va="center",
+        x, y = _label_position(catalog.segmentation, row)
+        ax.text(x, y, str(row["id"]), color="white", fontsize=9, ha="center", va="center")
+    _add_beam_and_scale(ax, mosaic)
+    handles = [Line2D([], [], color="cyan", label=f"detections ({len(catalog.table)})")]
+    if contour_levels:
+        levels = ", ".join(f"{level:g}" for level in contour_levels)
+        handles.append(
+            Line2D([], [], color="white", ls="--", lw=0.6, label=f"probability {levels}")
         )
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.6)
     ax.set_xlabel("Right Ascension")
     ax.set_ylabel("Declination")
     return ax
+
+
+def _label_position(segmentation, row):
+    """Where a detection's id is written: its centroid, or its pixel nearest
+    the centroid when the centroid lies outside it (an arc-shaped relic)."""
+    x, y = row["x_centroid"].value, row["y_centroid"].value
+    iy, ix = int(round(y)), int(round(x))
+    if segmentation[iy, ix] == row["id"]:
+        return x, y
+    ys, xs = np.nonzero(segmentation == row["id"])
+    nearest = np.argmin((ys - y) ** 2 + (xs - x) ** 2)
+    return float(xs[nearest]), float(ys[nearest])
+
+
+def _add_beam_and_scale(ax, mosaic):
+    """The restoring beam (lower left) and a scale bar of a round angle (lower right)."""
+    from astropy.visualization.wcsaxes import add_beam, add_scalebar
+
+    beam = mosaic.beam
+    add_beam(
+        ax,
+        major=beam.major,
+        minor=beam.minor,
+        angle=beam.pa,
+        frame=False,
+        facecolor="white",
+        edgecolor="white",
+    )
+    length = _round_angle(mosaic.shape[1] * mosaic.pixel_scale / 5)
+    label = f"{length.value:g}{_ANGLE_SYMBOLS[length.unit]}"
+    add_scalebar(ax, length, label=label, color="white", corner="bottom right")
+
+
+_ANGLE_SYMBOLS = {u.deg: "°", u.arcmin: "′", u.arcsec: "″"}
+
+
+def _round_angle(angle):
+    """The largest of 1, 2 or 5 times a power of ten, in arcsec, arcmin or deg, under ``angle``."""
+    angle = angle.to(u.arcsec)
+    unit = u.deg if angle >= 1 * u.deg else u.arcmin if angle >= 1 * u.arcmin else u.arcsec
+    value = angle.to_value(unit)
+    power = 10 ** np.floor(np.log10(value))
+    step = max(m for m in (1, 2, 5) if m * power <= value)
+    return step * power * unit
 
 
 def _block_reduce(data, block, reduce, rows=1024):
@@ -117,7 +174,7 @@ def write_overview(catalog, path, *, title=None):
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7, 6.5))
+    figure = Figure(figsize=(7.5, 6.5))
     ax = plot_detections(catalog, figure.add_subplot(projection=catalog.mosaic.wcs))
     if title:
         ax.set_title(title)

@@ -297,13 +297,28 @@ def test_crossmatch_a2744_with_psz2(real_data_path):
     assert matched["separation"][0] < 3 * u.arcmin
 
 
-def test_plot_runs(field):
+def test_plot_draws_the_mask_ids_beam_scale_and_colour_bar(field):
+    """The outlines are the mask's (one closed line per detection), each id is
+    written inside its detection (an arc's centroid lies outside it), the colour
+    bar is in mJy/beam."""
     import matplotlib
 
     matplotlib.use("agg")
-    mosaic, segmentation, probability = field
+    mosaic, _, probability = field
+    yy, xx = np.mgrid[: mosaic.shape[0], : mosaic.shape[1]]
+    radius = np.hypot(yy - 150, xx - 160)
+    segmentation = np.zeros(mosaic.shape, np.int32)
+    segmentation[(radius > 60) & (radius < 70) & (yy > 150)] = 1  # an arc
+    segmentation[(yy - 60) ** 2 + (xx - 60) ** 2 < 15**2] = 2
     ax = DetectionCatalog(mosaic, segmentation, probability).plot()
-    assert len(ax.texts) == 2
+    labels = {t.get_text(): t.get_position() for t in ax.texts}
+    assert sorted(labels) == ["1", "2"]
+    x, y = labels["1"]
+    assert segmentation[int(round(y)), int(round(x))] == 1
+    outline = ax.collections[0]
+    assert len(outline.get_paths()[0].to_polygons()) == 2  # the two detections
+    assert ax.figure.axes[1].get_ylabel() == r"mJy beam$^{-1}$"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["detections (2)"]
 
 
 def test_grid_mismatch_refused(field):
@@ -336,7 +351,7 @@ def test_large_images_are_drawn_from_block_averages(field, monkeypatch):
     ax = catalog.plot()
     drawn = ax.images[0].get_array()
     assert drawn.shape == (75, 80)  # blocks of 4 x 4 pixels
-    np.testing.assert_allclose(drawn[10, 12], mosaic.data[40:44, 48:52].mean(), rtol=1e-5)
+    np.testing.assert_allclose(drawn[10, 12], 1e3 * mosaic.data[40:44, 48:52].mean(), rtol=1e-5)
     assert ax.images[0].get_extent() == [-0.5, 319.5, -0.5, 299.5]
     labels = {text.get_text(): text.get_position() for text in ax.texts}
     assert labels["1"] == pytest.approx((catalog.table["x_centroid"][0].value,

@@ -579,7 +579,7 @@ class DetectionCatalog:
 
     # ------------------------------------------------------------ plots
 
-    def plot(self, ax=None, *, stretch_sigma=(-2, 50), contour_levels=(0.5,)):
+    def plot(self, ax=None, *, stretch_sigma=(-2, 50), contour_levels=()):
         """Plot the image with the detections' outlines and labels (WCSAxes).
 
         The arguments and the result are those of

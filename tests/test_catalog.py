@@ -75,6 +75,12 @@ def test_measurements_against_injected_truth(field):
     assert halo["sky_centroid"].separation(mosaic.wcs.pixel_to_world(120, 100)) < 0.01 * u.arcsec
     # Largest angular size of a disc of radius 50 px (6"): ~101 px = 10.1'.
     assert halo["largest_angular_size"].to_value(u.arcmin) == pytest.approx(10.1, abs=0.15)
+    # A disc's moments: sigma = r / 2 on both axes, FWHM = 2.355 * 25 px * 6" = 5.9'.
+    for axis in ("major_axis", "minor_axis"):
+        assert halo[axis].to_value(u.arcmin) == pytest.approx(5.89, rel=0.01)
+    # The brightest pixel: the compact source's peak, 200 mJy/beam (the halo adds
+    # 50 mJy * (3.3 px / 40 px)^2 = 0.3 mJy/beam, the noise 0.1 mJy/beam).
+    assert halo["peak_surface_brightness"].to_value(u.mJy / u.beam) == pytest.approx(200, abs=1)
     # The compact source inside the halo carries 200 of its 250 mJy.
     assert halo["compact_flux_fraction"] == pytest.approx(0.8, abs=0.1)
     assert halo["flags"] & 4
@@ -409,3 +415,20 @@ def test_outputs_are_published_as_one_set(field, tmp_path, monkeypatch):
         p.name for p in output_paths(tmp_path, "field", plot=False)
     )
     assert QTable.read(tmp_path / "field.catalog.ecsv").meta["threshold"] == 0.7
+
+
+def test_small_flag_counts_beams_of_the_working_resolution(rng):
+    """On a 6" image, a detection of 3 working (20") beams covers 33 image beams: it
+    is still flagged small, as --min-area-beams counts working beams."""
+    shape = (120, 120)
+    mosaic = SurveyMosaic(rng.normal(0, 1e-4, shape), lotss_wcs(shape), beam=6 * u.arcsec)
+    working_beam_pixels = Beam(20 * u.arcsec).sr.to_value(u.arcsec**2) / 1.5**2
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    radius = np.sqrt(3 * working_beam_pixels / np.pi)
+    segmentation = (((yy - 60) ** 2 + (xx - 60) ** 2) <= radius**2).astype(np.int32)
+    probability = segmentation * 0.95
+    meta = {"working_beam_arcsec": 20.0}
+    row = DetectionCatalog(mosaic, segmentation, probability, meta=meta).table[0]
+    assert row["area_beams"] > 30 and row["flags"] & 16
+    alone = DetectionCatalog(mosaic, segmentation, probability).table[0]  # no model known
+    assert not alone["flags"] & 16

@@ -61,7 +61,8 @@ def test_default_model_reproduces_recorded_outputs(name, detector, real_data_pat
     # the column is now written for multi-class models only.
     expected.remove_column("diffuse_class")
     table = catalog.table
-    assert table.colnames == expected.colnames
+    # Columns added since are not in the recordings: the recorded ones keep their order.
+    assert [name for name in table.colnames if name in expected.colnames] == expected.colnames
     for column in expected.colnames:
         if column == "sky_centroid":
             separation = table[column].separation(expected[column]).to_value("arcsec")

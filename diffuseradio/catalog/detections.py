@@ -30,7 +30,8 @@ FLAGS = {
     2: "touches a blanked (NaN) region",
     4: "over half the flux density is in compact sources",
     8: "mean surface brightness below 1 sigma per beam (outside the reliable range)",
-    16: "smaller than 4 beams",
+    16: "smaller than 4 beams (of the model's working resolution where it is known: the "
+    "beams --min-area-beams counts)",
 }
 
 #: Compact emission: pixels brighter than this many local sigma above the
@@ -209,9 +210,11 @@ class DetectionCatalog:
             "area": (npix * pixel_area).to(u.arcmin**2),
             "area_beams": n_beams,
             "largest_angular_size": (_largest_extent(ys, xs) * mosaic.pixel_scale).to(u.arcmin),
+            **self._shape(xs + x0, ys + y0, x_c, y_c),
             "flux_density": flux.to(u.mJy),
             "flux_density_err": flux_err.to(u.mJy),
             "mean_surface_brightness": (flux / (npix * pixel_area)).to(u.uJy / u.arcsec**2),
+            "peak_surface_brightness": (_peak(data[inside]) * u.Jy / u.beam).to(u.mJy / u.beam),
             "mean_snr_per_beam": float(values.sum() / npix / rms.to_value(u.Jy / u.beam)),
             "peak_probability": float(probability.max()),
             "mean_probability": float(probability.mean()),
@@ -221,6 +224,27 @@ class DetectionCatalog:
         }
         row["flags"] = self._flags(box, inside, row)
         return [row[name] for name in self._columns()]
+
+    def _shape(self, xs, ys, x_c, y_c):
+        """Major and minor axes (FWHM of the pixels' second moments) and position angle."""
+        if xs.size < 2:
+            zero = 0.0 * u.arcmin
+            return {"major_axis": zero, "minor_axis": zero, "position_angle": 0.0 * u.deg}
+        # pixels are squares of unit side: add their own variance, 1/12, on each axis
+        covariance = np.cov(np.stack([xs, ys])) + np.eye(2) / 12
+        values, vectors = np.linalg.eigh(covariance)
+        fwhm = (
+            2 * np.sqrt(2 * np.log(2)) * np.sqrt(np.clip(values, 0, None)) * self.mosaic.pixel_scale
+        )
+        dx, dy = vectors[:, 1]  # the major axis, in pixels
+        centre = self.mosaic.wcs.pixel_to_world(x_c, y_c)
+        along = self.mosaic.wcs.pixel_to_world(x_c + dx, y_c + dy)
+        angle = u.Quantity(centre.position_angle(along).to_value(u.deg) % 180.0, u.deg)
+        return {
+            "major_axis": fwhm[1].to(u.arcmin),
+            "minor_axis": fwhm[0].to(u.arcmin),
+            "position_angle": angle,
+        }
 
     @property
     def _multiclass(self):
@@ -301,9 +325,15 @@ class DetectionCatalog:
             flags |= 4
         if row["mean_snr_per_beam"] < 1.0:
             flags |= 8
-        if row["area_beams"] < 4:
+        if self._area_in_working_beams(row) < 4:
             flags |= 16
         return flags
+
+    def _area_in_working_beams(self, row):
+        """A detection's area in beams of the working resolution (the input's
+        beam when the catalogue does not record it, or when that is coarser)."""
+        beam = self._probability_beam()
+        return float((row["area"] / beam.sr).decompose())
 
     def _beam_pixels(self):
         return float(self.mosaic.beam.major / self.mosaic.pixel_scale)
@@ -602,9 +632,13 @@ COLUMN_DESCRIPTIONS = {
     "area": "area of the detection's pixels",
     "area_beams": "area in beams of the input image",
     "largest_angular_size": "largest distance between two corners of the detection's pixels",
+    "major_axis": "FWHM-equivalent major axis of the detection's pixels (unweighted moments)",
+    "minor_axis": "FWHM-equivalent minor axis of the detection's pixels (unweighted moments)",
+    "position_angle": "position angle of major_axis, east of north",
     "flux_density": "integrated flux density: sum of the pixels over the beam area in pixels",
     "flux_density_err": "noise part of the flux density error: local_rms * sqrt(area_beams)",
     "mean_surface_brightness": "flux_density over area",
+    "peak_surface_brightness": "brightest pixel of the detection",
     "mean_snr_per_beam": "mean pixel value over local_rms",
     "peak_probability": "largest probability of diffuse emission over the detection",
     "mean_probability": "mean probability of diffuse emission over the detection",
@@ -620,6 +654,12 @@ _COLUMNS = list(COLUMN_DESCRIPTIONS)[:-1]
 
 
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
+
+
+def _peak(values):
+    """The largest finite value (NaN if none)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else np.nan
 
 
 def _planck18():
@@ -670,9 +710,13 @@ def _empty_table():
         "area": [] * u.arcmin**2,
         "area_beams": np.array([], dtype=float),
         "largest_angular_size": [] * u.arcmin,
+        "major_axis": [] * u.arcmin,
+        "minor_axis": [] * u.arcmin,
+        "position_angle": [] * u.deg,
         "flux_density": [] * u.mJy,
         "flux_density_err": [] * u.mJy,
         "mean_surface_brightness": [] * u.uJy / u.arcsec**2,
+        "peak_surface_brightness": [] * u.mJy / u.beam,
         "mean_snr_per_beam": np.array([], dtype=float),
         "peak_probability": np.array([], dtype=float),
         "mean_probability": np.array([], dtype=float),

@@ -533,3 +533,11 @@ def test_constant_images_are_refused(tmp_path, fill):
     SurveyMosaic(np.full((64, 64), fill), lotss_wcs((64, 64)), beam=6 * u.arcsec).write(path)
     with pytest.raises(InvalidImageError, match="holds no noise"):
         SurveyMosaic.read(path)
+
+
+def test_truncated_file_is_refused_in_one_line(real_data_path, tmp_path):
+    whole = real_data_path("wsrt_3C236_grg", "3C236_original.fits").read_bytes()
+    path = tmp_path / "cut.fits"
+    path.write_bytes(whole[:100_000])
+    with pytest.raises(InvalidImageError, match="truncated or corrupt: .* 512 x 512"):
+        SurveyMosaic.read(path)

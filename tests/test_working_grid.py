@@ -152,3 +152,30 @@ def test_pixel_average_refuses_unrelated_grids():
     like = SurveyMosaic(np.zeros((16, 16)), rotated, beam=20 * u.arcsec)
     with pytest.raises(IncompatibleResolutionError, match="not a finer version of the working"):
         pixel_average(native, like)
+
+
+def test_coarse_elliptical_beam_is_made_round_at_its_major_axis(real_data_path):
+    """3C 236 (WSRT, 48"x28" beam, 9" pixels) is inside the 4-90" range: it is
+    convolved to a round 48" beam on 14.4" pixels, not refused for undersampling
+    its minor axis."""
+    from diffuseradio import DiffuseDetector, SurveyMosaic
+    from diffuseradio.preprocess import working_mosaic
+
+    grid = working_grid(
+        Beam(48 * u.arcsec, 28 * u.arcsec, 0 * u.deg),
+        9 * u.arcsec,
+        working_beam=Beam(20 * u.arcsec),
+        working_pixel_scale=6 * u.arcsec,
+        accepted_range=[4, 90] * u.arcsec,
+    )
+    assert grid.convolve and grid.resample
+    assert grid.beam.major.to_value(u.arcsec) == pytest.approx(48)
+    assert grid.beam.minor.to_value(u.arcsec) == pytest.approx(48)
+    assert grid.pixel_scale.to_value(u.arcsec) == pytest.approx(14.4)
+    mosaic = SurveyMosaic.read(real_data_path("wsrt_3C236_grg", "3C236_original.fits"))
+    matched = working_mosaic(DiffuseDetector.from_pretrained().card, mosaic)
+    # round (the resampling's own smoothing broadens it a little, on both axes alike)
+    assert matched.beam.minor.to_value(u.arcsec) == pytest.approx(
+        matched.beam.major.to_value(u.arcsec), rel=1e-3
+    )
+    assert matched.pixel_scale.to_value(u.arcsec) == pytest.approx(14.4)

@@ -17,6 +17,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import NDData
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 from radio_beam import Beam
 
@@ -159,6 +160,8 @@ def _read_path(path, hdu):
         # BLANK in a floating-point image (some FIRST and NVSS cut-outs) means
         # nothing: astropy ignores it, and NaN marks the blanked pixels.
         warnings.filterwarnings("ignore", "Invalid 'BLANK' keyword", VerifyWarning)
+        # a truncated file is refused below, in one line
+        warnings.filterwarnings("ignore", "File may have been truncated", AstropyUserWarning)
         try:
             hdul = fits.open(path, memmap=True)
         except OSError as err:
@@ -208,12 +211,27 @@ def _select_hdu(hdul, hdu, where):
 
 
 def _from_hdu(hdu, meta):
-    if not hdu.is_image or hdu.header.get("NAXIS", 0) < 2 or hdu.data is None:
+    if not hdu.is_image or hdu.header.get("NAXIS", 0) < 2 or _data(hdu, meta) is None:
         raise InvalidImageError(f"{describe(meta)} HDU {hdu.name!r} holds no image data")
     header = hdu.header
     if "OBJECT" in header:
         meta.setdefault("object", str(header["OBJECT"]).strip())
     return hdu.data, header, _wcs(header, describe(meta)), None, meta
+
+
+def _data(hdu, meta):
+    """An HDU's data; a file too short for what its header describes is refused."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "File may have been truncated", AstropyUserWarning)
+        try:
+            return hdu.data
+        except (ValueError, TypeError, OSError) as err:  # astropy's reshape/buffer errors
+            naxis = range(1, hdu.header.get("NAXIS", 0) + 1)
+            shape = " x ".join(str(hdu.header.get(f"NAXIS{i}")) for i in naxis)
+            raise InvalidImageError(
+                f"{describe(meta)} is truncated or corrupt: its data do not fill the {shape} "
+                f"pixels its header describes ({err})"
+            ) from None
 
 
 def _from_nddata(nddata):

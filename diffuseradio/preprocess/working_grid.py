@@ -8,9 +8,10 @@ gets there:
 - inputs with a beam finer than the working beam are convolved to it
   (integrated flux densities conserved) and resampled to the working pixel
   scale (surface brightness conserved);
-- inputs with a coarser beam keep their beam and are resampled so that the
-  beam spans as many pixels as the working beam does (the network works in
-  units of beams);
+- inputs with a coarser beam keep their beam's major axis (an elliptical
+  beam is convolved to the round beam of its major axis, as round as the
+  working beam) and are resampled so that the beam spans as many pixels as
+  the working beam does (the network works in units of beams);
 - inputs outside the accepted range of beams are refused, with the reason.
 
 Both the detector and the training on users' own images call
@@ -114,9 +115,9 @@ def working_grid(beam, pixel_scale, *, working_beam, working_pixel_scale, accept
         convolve = ratio < 1 - TOLERANCE or beam.minor < working_beam.minor * (1 - TOLERANCE)
         target_beam = working_beam if convolve else beam
         target_pixel = u.Quantity(working_pixel_scale, u.arcsec)
-    else:
-        convolve = False
-        target_beam = beam
+    else:  # coarser: kept, made round (as the working beam is) where it is elliptical
+        convolve = beam.minor < major * (1 - TOLERANCE)
+        target_beam = Beam(major) if convolve else beam
         target_pixel = u.Quantity(working_pixel_scale, u.arcsec) * ratio
     resample = abs(float(pixel_scale / target_pixel) - 1) > TOLERANCE
     return WorkingGrid(target_beam, target_pixel.to(u.arcsec), convolve, resample)

@@ -17,6 +17,7 @@ from .exceptions import (
     ModelError,
     ModelNotFoundError,
     OfflineError,
+    OutputLockedError,
 )
 from .mosaic import SurveyMosaic, Tile
 
@@ -37,4 +38,5 @@ __all__ = [
     "ModelNotFoundError",
     "ChecksumError",
     "OfflineError",
+    "OutputLockedError",
 ]

@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write", "publish", "temporary_sibling"]
+__all__ = ["atomic_write", "publish", "temporary_sibling", "folder_lock"]
 
 
 @contextlib.contextmanager
@@ -63,3 +63,79 @@ def atomic_write(path, write):
     with temporary_sibling(path) as temporary:
         write(temporary)
         publish(temporary, path)
+
+
+@contextlib.contextmanager
+def folder_lock(folder, what):
+    """Hold ``folder/.lock`` while a run writes into the folder.
+
+    A second run into the same folder is refused while the first holds it.
+    A lock left by a process that no longer runs on this machine (killed) is
+    taken over.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        An existing folder.
+    what : str
+        The kind of run, for messages (e.g. ``"survey"``).
+
+    Raises
+    ------
+    diffuseradio.OutputLockedError
+        If another running process holds the lock.
+    """
+    import json
+    import socket
+    import time
+
+    from .exceptions import OutputLockedError
+
+    lock = Path(folder) / ".lock"
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "what": what, "started": time.time()}
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None and _alive(holder):
+                started = time.strftime("%Y-%m-%d %H:%M", time.localtime(holder["started"]))
+                raise OutputLockedError(
+                    f"another {holder.get('what', 'run')} (process {holder['pid']} on "
+                    f"{holder['host']}, started {started}) is writing into {folder}; wait for "
+                    f"it to end, or remove {lock} if it no longer runs"
+                ) from None
+            lock.unlink(missing_ok=True)  # its process is gone
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(mine, handle)
+        break
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock):
+    import json
+
+    try:
+        holder = json.loads(lock.read_text())
+        return holder if {"pid", "host", "started"} <= set(holder) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(holder):
+    """Whether the lock's process runs (always assumed for another machine's)."""
+    import socket
+
+    if holder["host"] != socket.gethostname():
+        return True
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

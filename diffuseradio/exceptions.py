@@ -19,6 +19,7 @@ __all__ = [
     "ModelNotFoundError",
     "ChecksumError",
     "OfflineError",
+    "OutputLockedError",
 ]
 
 
@@ -61,3 +62,7 @@ class ChecksumError(ModelError):
 
 class OfflineError(DiffuseRadioError, RuntimeError):
     """A download was needed while offline mode is on."""
+
+
+class OutputLockedError(DiffuseRadioError, RuntimeError):
+    """Another running process is writing into the same output folder."""

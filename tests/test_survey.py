@@ -388,3 +388,28 @@ def test_two_channel_model_with_native_images(client, tmp_path):
         run_survey(tapered, out, natives=[native, native], model=card, client=client)
     with pytest.raises(FileNotFoundError, match="no such native image"):
         run_survey(tapered, out, natives=[tmp_path / "missing.fits"], model=card, client=client)
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
+    """While a survey holds its output folder, another is refused with the holder
+    named; a lock whose process is gone is taken over."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from diffuseradio import OutputLockedError
+    from diffuseradio.atomic import folder_lock
+
+    with folder_lock(tmp_path, "survey"):
+        with pytest.raises(OutputLockedError, match=f"process {os.getpid()} on"):
+            with folder_lock(tmp_path, "survey"):
+                pass
+    assert not (tmp_path / ".lock").exists()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = {"pid": int(gone.stdout), "host": socket.gethostname(), "started": 0.0}
+    (tmp_path / ".lock").write_text(json.dumps(stale))
+    with folder_lock(tmp_path, "survey") as lock:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()

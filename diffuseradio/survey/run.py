@@ -23,6 +23,7 @@ from pathlib import Path
 import astropy.units as u
 from astropy.table import QTable
 
+from ..atomic import folder_lock
 from ..catalog import crossmatch_table, read_catalogue
 from ..catalog.products import mosaic_stem, remove_scratch
 from ..models import load_model
@@ -209,6 +210,40 @@ def run_survey(
     )
     settings = job.settings(card)
     outdir.mkdir(parents=True, exist_ok=True)
+    cluster = {
+        "client": client,
+        "n_workers": n_workers,
+        "threads_per_worker": threads_per_worker,
+        "device": device,
+    }
+    crossmatching = {"crossmatch": crossmatch, "crossmatch_radius": crossmatch_radius}
+    with folder_lock(outdir, "survey"):
+        return _run_locked(
+            mosaics,
+            native_paths,
+            job,
+            settings,
+            cluster=cluster,
+            progress=progress,
+            match_radius=match_radius,
+            **crossmatching,
+        )
+
+
+def _run_locked(
+    mosaics,
+    native_paths,
+    job,
+    settings,
+    *,
+    cluster,
+    progress,
+    match_radius,
+    crossmatch,
+    crossmatch_radius,
+):
+    """The survey's work, while it holds the output folder's lock."""
+    outdir = job.outdir
     manifest = Manifest(outdir)
     todo = {
         s: (p, native_paths[s])
@@ -220,7 +255,7 @@ def run_survey(
             "%d of %d mosaics were done by an earlier run", len(mosaics) - len(todo), len(mosaics)
         )
     if todo:
-        with dask_client(client, n_workers, threads_per_worker, device) as running:
+        with dask_client(**cluster) as running:
             _run_tasks(running, todo, job, settings, manifest, progress)
     done = [manifest.records[s] for s in mosaics if manifest.records[s]["status"] == "done"]
     catalog = survey_catalog(done, outdir, settings, match_radius)

@@ -29,6 +29,8 @@ def main(argv=None):
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # astropy's logger prints its warnings itself: not a second time through ours
+    logging.getLogger("astropy").propagate = False
     from .exceptions import DiffuseRadioError
 
     try:

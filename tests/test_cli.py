@@ -285,3 +285,25 @@ def test_version_verbose_after_the_command_and_defaults_in_help(tmp_path, model_
     assert "tiles per forward pass (default: 8)" in text and "(default: None)" not in text
     args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress", "--no-augment"]
     assert run("detect", *args, "-v") == 0
+
+
+def test_a_warning_is_printed_once(tmp_path, model_card):
+    """As a user's shell sees it (a fresh process): astropy's logger prints the
+    warning, the CLI's logging does not print it again."""
+    import subprocess
+    import sys
+
+    image = tmp_path / "nounit.fits"
+    with fits.open(example_field_path()) as hdul:
+        header = hdul[0].header.copy()
+        del header["BUNIT"]
+        fits.PrimaryHDU(hdul[0].data, header).writeto(image)
+    args = [str(image), "-o", str(tmp_path / "out"), "--model", model_card, "--no-progress"]
+    code = "import sys; from diffuseradio.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "detect", *args, "--no-augment"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).count("no BUNIT in the header") == 1

@@ -14,14 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "subcommands"]
 
 log = logging.getLogger("diffuseradio")
 
 
 def main(argv=None):
     """Run the command line; returns the exit status."""
-    parser = _parser()
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.argv = argv
@@ -46,7 +46,8 @@ def main(argv=None):
         return 2
 
 
-def _parser():
+def build_parser():
+    """The ``diffuseradio`` argument parser (its sub-commands in ``subcommands(parser)``)."""
     parser = argparse.ArgumentParser(
         prog="diffuseradio",
         description="Find diffuse radio emission (halos, relics, bridges) in radio images.",
@@ -86,6 +87,15 @@ class _DefaultsFormatter(argparse.HelpFormatter):
         ):
             return text
         return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
+def subcommands(parser):
+    """``{name: parser}`` of the sub-commands of :func:`build_parser`'s parser."""
+    return next(
+        action.choices
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
 
 
 def _version():

@@ -16,7 +16,7 @@ copyright = f"{datetime.date.today().year}, {author}"
 release = _version("diffuseradio")
 version = release.split("+")[0]
 
-extensions = [e for e in extensions if e != "sphinx.ext.intersphinx"]
+extensions = [e for e in extensions if e != "sphinx.ext.intersphinx"] + ["cli_reference"]
 # The build machine has no network: no intersphinx inventories.
 intersphinx_mapping = {}
 exclude_patterns = [*exclude_patterns, "_build", "plots"]

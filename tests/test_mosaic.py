@@ -541,3 +541,10 @@ def test_truncated_file_is_refused_in_one_line(real_data_path, tmp_path):
     path.write_bytes(whole[:100_000])
     with pytest.raises(InvalidImageError, match="truncated or corrupt: .* 512 x 512"):
         SurveyMosaic.read(path)
+
+
+def test_non_square_pixels_are_refused():
+    wcs = lotss_wcs((40, 40))
+    wcs.wcs.cdelt = [-1.5 / 3600, 3.0 / 3600]
+    with pytest.raises(InvalidImageError, match=r'1.5"x3", not square.*reproject'):
+        SurveyMosaic(np.zeros((40, 40)), wcs, beam=6 * u.arcsec)

@@ -19,6 +19,7 @@ from astropy.io.fits.verify import VerifyWarning
 from astropy.nddata import NDData
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import proj_plane_pixel_scales
 from radio_beam import Beam
 
 from ..exceptions import DiffuseRadioWarning, InvalidImageError, MissingBeamError
@@ -388,6 +389,13 @@ def as_celestial_wcs(wcs):
     if not wcs.has_celestial or wcs.naxis != 2:
         raise InvalidImageError(
             f"need a 2-D celestial WCS, got {wcs.naxis} axes {list(wcs.wcs.ctype)}"
+        )
+    scales = proj_plane_pixel_scales(wcs) * 3600
+    if abs(scales[0] / scales[1] - 1) > 0.01:
+        raise InvalidImageError(
+            f'the pixels are {scales[0]:.4g}"x{scales[1]:.4g}", not square: beams and '
+            "flux densities are measured on square pixels; resample the image onto square "
+            "pixels first (e.g. with reproject)"
         )
     return wcs.deepcopy()
 

@@ -137,13 +137,17 @@ def scaled_grid(wcs, shape, factor):
     return new, new_shape
 
 
-def beam_kernel(beam, target, pixel_scale):
+def beam_kernel(beam, target, pixel_scale, *, north=0.0 * u.deg):
     """Normalised pixel kernel that takes ``beam`` to the larger ``target`` beam.
 
     Parameters
     ----------
     beam, target : radio_beam.Beam
     pixel_scale : astropy.units.Quantity
+    north : astropy.units.Quantity, optional
+        Position angle (east of north) of the grid's +y axis: the beams'
+        position angles are on the sky, the kernel's on the grid (see
+        :func:`grid_north`).
 
     Returns
     -------
@@ -162,8 +166,22 @@ def beam_kernel(beam, target, pixel_scale):
             f"cannot convolve the {beam_text(beam)} beam to the smaller "
             f"{beam_text(target)} beam: {err}"
         ) from None
+    if north != 0:
+        kernel_beam = Beam(kernel_beam.major, kernel_beam.minor, kernel_beam.pa - north)
     kernel = kernel_beam.as_kernel(pixel_scale).array
     return kernel / kernel.sum()
+
+
+def grid_north(wcs):
+    """Position angle (east of north) of a celestial grid's +y axis at its centre.
+
+    0 for the usual north-up image; the angle a grid is rotated by otherwise
+    (``CROTA2``, or a rotating ``PC``/``CD`` matrix).
+    """
+    ny, nx = wcs.pixel_shape[::-1] if wcs.pixel_shape else (2, 2)
+    x, y = (nx - 1) / 2, (ny - 1) / 2
+    centre, up = wcs.pixel_to_world([x, x], [y, y + 1])
+    return centre.position_angle(up).wrap_at(180 * u.deg).to(u.deg)
 
 
 #: Smallest FWHM, in pixels, of a convolution kernel's minor axis: narrower
@@ -299,7 +317,11 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
         beam = reachable_beam(mosaic.beam, beam, mosaic.pixel_scale)
     check_sampling(pixel_scale, beam)
     convolve = beam != mosaic.beam
-    kernel = beam_kernel(mosaic.beam, beam, mosaic.pixel_scale) if convolve else None
+    kernel = (
+        beam_kernel(mosaic.beam, beam, mosaic.pixel_scale, north=grid_north(mosaic.wcs))
+        if convolve
+        else None
+    )
     margin = kernel.shape[0] // 2 + 1 if convolve else 0
     factor = float(pixel_scale / mosaic.pixel_scale)
     wcs, shape = scaled_grid(mosaic.wcs, mosaic.shape, factor)

@@ -373,7 +373,9 @@ class SurveyMosaic:
         if target == self.beam:
             return self.derived(np.array(self.data), self.wcs, beam=target)
         target = regrid.reachable_beam(self.beam, target, self.pixel_scale)
-        kernel = regrid.beam_kernel(self.beam, target, self.pixel_scale)
+        kernel = regrid.beam_kernel(
+            self.beam, target, self.pixel_scale, north=regrid.grid_north(self.wcs)
+        )
         smoothed = regrid.normalised_convolution(self.data, kernel)
         smoothed *= float(target.sr / self.beam.sr)
         return self.derived(smoothed, self.wcs, beam=target)

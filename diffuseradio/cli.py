@@ -35,13 +35,8 @@ def main(argv=None):
 
     try:
         return args.run(args) or 0
-    except (
-        DiffuseRadioError,
-        FileNotFoundError,
-        FileExistsError,
-        ValueError,
-        ImportError,
-    ) as err:
+    except (DiffuseRadioError, OSError, ValueError, ImportError) as err:
+        # OSError: missing files and URLs, unwritable folders, a full disk
         print(f"diffuseradio {args.command}: error: {err}", file=sys.stderr)
         return 2
 

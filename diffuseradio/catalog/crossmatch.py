@@ -69,10 +69,23 @@ def read_catalogue(path):
     Returns
     -------
     `~astropy.table.Table`
+
+    Raises
+    ------
+    ValueError
+        If the file is not a table astropy can read.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", u.UnitsWarning)
-        table = Table.read(path)
+        try:
+            table = Table.read(path)
+        except FileNotFoundError:
+            raise
+        except Exception as err:  # astropy's format guessing raises many kinds
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(
+                f"cannot read {path} as a catalogue (FITS, VOTable, ECSV, CSV...): {reason}"
+            ) from None
     for column in table.itercols():
         if isinstance(column.unit, u.UnrecognizedUnit):
             column.unit = None

@@ -39,8 +39,15 @@ class Manifest:
         self.records = self._read() if self.path.exists() else {}
 
     def _read(self):
-        content = json.loads(self.path.read_text(encoding="utf-8"))
-        if {key: content.get(key) for key in self.FORMAT} != self.FORMAT:
+        try:
+            content = json.loads(self.path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(
+                f"{self.path} is corrupt ({err}): remove it to run every mosaic again"
+            ) from None
+        if not isinstance(content, dict) or {
+            key: content.get(key) for key in self.FORMAT
+        } != self.FORMAT:
             raise ValueError(f"{self.path} is not a diffuseradio survey manifest")
         return content["mosaics"]
 

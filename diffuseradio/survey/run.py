@@ -27,6 +27,7 @@ from ..atomic import folder_lock
 from ..catalog import crossmatch_table, read_catalogue
 from ..catalog.products import mosaic_stem, remove_scratch
 from ..models import load_model
+from ..models.device import select_device
 from .manifest import Manifest, file_state
 from .merge import merge_regions, survey_catalog, survey_summary, write_survey
 from .parallel import dask_client, distributed_module, gather_as_completed
@@ -193,6 +194,8 @@ def run_survey(
     mosaics = _input_mosaics(paths)
     native_paths = _input_natives(natives, mosaics)
     _check_settings(client, n_workers, threads_per_worker, batch_size)
+    if client is None:  # the local cluster's workers run on this machine's devices
+        select_device(device)
     match_radius = _angle(match_radius, "match_radius")
     crossmatch_radius = _angle(crossmatch_radius, "crossmatch_radius")
     card = load_model(model, device="cpu", precision="fp32").card  # fail early on a bad model

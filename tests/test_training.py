@@ -607,14 +607,10 @@ def test_object_counts_headline_counts_and_intervals():
 
 
 def test_fields_vary_beam_noise_and_population_as_configured():
-    """Beams are drawn from every configured range, elliptical within the axis-ratio
-    range, and each field reaches the network as the detector would bring it: coarse
-    beams on proportionally coarser pixels, beams under the working beam convolved to it."""
-    config = tiny_config(
-        data__beam_jitter_arcsec=[[10.0, 12.0], [40.0, 60.0]],
-        data__beam_axis_ratio=[1.2, 1.5],
-        data__field_size=96,
-    )
+    """Beams are drawn from every configured range, and each field reaches the
+    network as the detector would bring it: coarse beams on proportionally coarser
+    pixels, beams under the working beam convolved to it."""
+    config = tiny_config(data__beam_jitter_arcsec=[[10.0, 12.0], [40.0, 60.0]], data__field_size=96)
     coarse = fine = 0
     for index in range(8):
         field, image = simulated_field(config, 0, index)
@@ -622,8 +618,6 @@ def test_fields_vary_beam_noise_and_population_as_configured():
         assert image.shape == (1, 96, 96)
         if beam.major > 30 * u.arcsec:
             coarse += 1
-            ratio = (beam.major / beam.minor).decompose().value
-            assert 1.2 - 1e-6 <= ratio <= 1.5 + 1e-6
             assert pixel == pytest.approx(6.0 * beam.major.to_value(u.arcsec) / 20.0)
         else:
             fine += 1
@@ -648,7 +642,6 @@ def test_fields_vary_beam_noise_and_population_as_configured():
     [
         ("beam_jitter_arcsec", [[18.0, 24.0], [30.0]], "beam_jitter_arcsec must be"),
         ("beam_jitter_arcsec", [24.0, 18.0], "beam_jitter_arcsec must be"),
-        ("beam_axis_ratio", [0.5, 1.0], "beam_axis_ratio must be >= 1"),
         ("rms_variation", [0.6, 0.1], "rms_variation must be"),
         ("population_jitter", {"artefact_snr": [100.0]}, "artefact_snr must be"),
     ],

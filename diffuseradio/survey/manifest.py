@@ -45,9 +45,10 @@ class Manifest:
             raise ValueError(
                 f"{self.path} is corrupt ({err}): remove it to run every mosaic again"
             ) from None
-        if not isinstance(content, dict) or {
-            key: content.get(key) for key in self.FORMAT
-        } != self.FORMAT:
+        if (
+            not isinstance(content, dict)
+            or {key: content.get(key) for key in self.FORMAT} != self.FORMAT
+        ):
             raise ValueError(f"{self.path} is not a diffuseradio survey manifest")
         return content["mosaics"]
 

@@ -37,8 +37,7 @@ keys (see also :doc:`/training`):
     probability per field: ``[[18, 24], [24, 60]]`` trains half the fields
     at LoTSS-like beams and half at coarser ones; every field is then
     brought to the working grid exactly as the detector brings an image),
-    ``beam_axis_ratio`` (``[min, max]`` major/minor axis ratio of the beam,
-    at a random position angle), ``rms_variation`` (``[min, max]``
+    ``rms_variation`` (``[min, max]``
     fractional rms variation across a field, see
     :class:`~diffuseradio.simulate.SkySimulator`),
     ``population_jitter`` (table of population settings drawn per field,
@@ -127,7 +126,6 @@ class DataSection:
     native_oversample: int = 4
     derived_tapered_fraction: float = 0.0
     beam_jitter_arcsec: list = field(default_factory=lambda: [18.0, 24.0])
-    beam_axis_ratio: list = field(default_factory=lambda: [1.0, 1.0])
     rms_variation: list = field(default_factory=lambda: [0.15, 0.15])
     population_jitter: dict = field(default_factory=dict)
     blank_probability: float = 0.1
@@ -145,12 +143,10 @@ class DataSection:
                 f"[data] beam_jitter_arcsec must be [min, max] or a list of them with "
                 f"0 < min <= max, not {self.beam_jitter_arcsec}"
             )
-        for key in ("beam_axis_ratio", "rms_variation", *self.population_jitter):
+        for key in ("rms_variation", *self.population_jitter):
             value = self.population_jitter.get(key, getattr(self, key, None))
             if len(value) != 2 or value[0] > value[1] or value[0] < 0:
                 raise ValueError(f"[data] {key} must be [min, max] with 0 <= min <= max")
-        if self.beam_axis_ratio[0] < 1:
-            raise ValueError("[data] beam_axis_ratio must be >= 1 (major over minor axis)")
 
     @property
     def beam_ranges(self):

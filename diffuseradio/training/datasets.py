@@ -109,11 +109,10 @@ def dihedral(array, k, flip):
 def simulated_field(config, seed, index, *, validation=False):
     """Simulate field ``index`` of a training or validation set.
 
-    The beam (major axis, axis ratio and position angle), noise, rms
-    variation and jittered population settings of each field are drawn from
-    the configured ranges (``[data] beam_jitter_arcsec``, ``rms_ujy``, then
-    ``native_rms_ujy`` for a model with a native channel,
-    ``beam_axis_ratio``, ``rms_variation``, ``population_jitter``) with a
+    The beam, noise, rms variation and jittered population settings of each
+    field are drawn from the configured ranges (``[data]
+    beam_jitter_arcsec``, ``rms_ujy``, then ``native_rms_ujy`` for a model
+    with a native channel, ``rms_variation``, ``population_jitter``) with a
     generator seeded by ``(seed, index)``, and so is whether a training
     field's tapered channel is made from its native image
     (``derived_tapered_fraction``; never for validation fields). A field
@@ -195,9 +194,7 @@ def _field_variations(data, major, rng):
     Drawn after every other setting of the field, so that a configuration
     that varies none of them simulates the fields it always did.
     """
-    ratio = rng.uniform(*data.beam_axis_ratio)
-    angle = rng.uniform(0.0, 180.0) * u.deg
-    beam = Beam(major) if ratio == 1 else Beam(major, major / ratio, angle)
+    beam = Beam(major)  # round: the detector makes every beam round (see working_grid)
     rms_variation = rng.uniform(*data.rms_variation)
     jitter = {
         key: float(np.exp(rng.uniform(*np.log(span))))

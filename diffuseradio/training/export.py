@@ -33,8 +33,8 @@ def model_card(config, *, metrics=None, command=None, data_description=None):
         data_description = (
             f"simulated fields (diffuseradio.simulate.SkySimulator) of {data.field_size}^2 "
             f"pixels of {grid.pixel_scale_arcsec} arcsec (scaled with beams coarser than "
-            f"{grid.beam_arcsec} arcsec), beam {data.beam_jitter_arcsec} arcsec with axis "
-            f"ratio {data.beam_axis_ratio}, rms {data.rms_ujy} uJy/beam varying by "
+            f"{grid.beam_arcsec} arcsec), beam {data.beam_jitter_arcsec} arcsec, "
+            f"rms {data.rms_ujy} uJy/beam varying by "
             f"{data.rms_variation}{_native_description(config)}; "
             f"population {data.population or 'default'}"
             f"{f', per field {data.population_jitter}' if data.population_jitter else ''}"

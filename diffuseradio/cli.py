@@ -130,16 +130,40 @@ def _detect_parser(commands):
     )
     parser.add_argument(
         "--beam",
-        type=float,
+        type=_angle("arcsec"),
         default=None,
-        metavar="ARCSEC",
-        help="restoring beam FWHM for images whose header has none (an image with a "
-        "different beam in its header is refused)",
+        metavar="ANGLE",
+        help="restoring beam FWHM for images whose header has none, arcsec unless a unit "
+        'is given ("20", "20arcsec", "0.5 arcmin"; an image with a different beam in its '
+        "header is refused)",
     )
     _add_native_argument(parser, "IMAGE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(run=_run_detect)
+
+
+def _angle(unit):
+    """An argparse type: a positive angle; a plain number is in ``unit``.
+
+    "20", "20arcsec" and "0.33 arcmin" are all accepted.
+    """
+
+    def parse(text):
+        import astropy.units as u
+
+        try:
+            value = u.Quantity(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not an angle") from None
+        if value.unit == u.dimensionless_unscaled:
+            value = value.value * u.Unit(unit)
+        if value.unit.physical_type != "angle" or not value.value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive angle")
+        return value.to(unit)
+
+    parse.__name__ = "angle"
+    return parse
 
 
 def _positive_int(text):
@@ -199,7 +223,6 @@ def _run_detect(args):
     runs. An image that fails is reported in one line; the exit status is 1
     when any did.
     """
-    import astropy.units as u
 
     from .catalog import mosaic_stem
     from .detector import DiffuseDetector
@@ -219,7 +242,7 @@ def _run_detect(args):
         args.model, device=args.device, precision=args.precision
     )
     detector.card.detection_settings(args.threshold, args.low_threshold, args.min_area_beams)
-    beam = None if args.beam is None else args.beam * u.arcsec
+    beam = args.beam
     failed = 0
     for path, native_path, stem in zip(images, natives, stems, strict=True):
         try:
@@ -333,8 +356,15 @@ def _simulate_parser(commands):
     )
     parser.add_argument("-n", type=int, default=1, help="number of fields")
     parser.add_argument("--size", type=int, default=1024, help="field side, pixels")
-    parser.add_argument("--pixel-scale", type=float, default=1.5, help="arcsec")
-    parser.add_argument("--beam", type=float, default=6.0, help="beam FWHM, arcsec")
+    parser.add_argument(
+        "--pixel-scale",
+        type=_angle("arcsec"),
+        default="1.5",
+        help="pixel side (arcsec unless given)",
+    )
+    parser.add_argument(
+        "--beam", type=_angle("arcsec"), default="6", help="beam FWHM (arcsec unless given)"
+    )
     parser.add_argument("--rms", type=float, default=80e-6, help="noise, Jy/beam")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -351,8 +381,8 @@ def _run_simulate(args):
 
     simulator = SkySimulator(
         args.size,
-        args.pixel_scale * u.arcsec,
-        args.beam * u.arcsec,
+        args.pixel_scale,
+        args.beam,
         args.rms * u.Jy / u.beam,
         seed=args.seed,
     )
@@ -426,7 +456,9 @@ def _train_islands_parser(commands):
         "training configuration, and save MODEL's network with it as a new version.",
     )
     parser.add_argument("model", help="registry name, name@version or card path")
-    parser.add_argument("--version", required=True, help="version of the new card")
+    parser.add_argument(
+        "--card-version", required=True, metavar="VERSION", help="version of the new card"
+    )
     parser.add_argument("--output", type=Path, required=True, help="folder for weights and card")
     parser.add_argument("--fields", type=int, default=500, help="training fields (500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training fields (0)")
@@ -519,7 +551,7 @@ def _run_train_islands(args):
     network, card = train_island_stage(
         args.model,
         settings,
-        version=args.version,
+        version=args.card_version,
         classifier_args=widths and {"widths": widths},
         fit=fit,
         progress=not args.no_progress,
@@ -782,10 +814,10 @@ def _survey_parser(commands):
     )
     parser.add_argument(
         "--match-radius",
-        type=float,
-        default=1.0,
-        metavar="ARCMIN",
-        help="smallest radius for the same source in two mosaics (default 1)",
+        type=_angle("arcmin"),
+        default="1",
+        metavar="ANGLE",
+        help="smallest radius for the same source in two mosaics (arcmin unless a unit is given)",
     )
     parser.add_argument(
         "--crossmatch",
@@ -795,14 +827,17 @@ def _survey_parser(commands):
         help="cluster catalogue to cross-match with (FITS, ECSV, VOTable)",
     )
     parser.add_argument(
-        "--crossmatch-radius", type=float, default=3.0, metavar="ARCMIN", help="default 3"
+        "--crossmatch-radius",
+        type=_angle("arcmin"),
+        default="3",
+        metavar="ANGLE",
+        help="largest separation of a cluster match (arcmin unless a unit is given)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_survey)
 
 
 def _run_survey(args):
-    import astropy.units as u
 
     from .survey import run_survey
 
@@ -820,9 +855,9 @@ def _run_survey(args):
         low_threshold=args.low_threshold,
         min_area_beams=args.min_area_beams,
         batch_size=args.batch_size,
-        match_radius=args.match_radius * u.arcmin,
+        match_radius=args.match_radius,
         crossmatch=args.crossmatch,
-        crossmatch_radius=args.crossmatch_radius * u.arcmin,
+        crossmatch_radius=args.crossmatch_radius,
         progress=not args.no_progress,
     )
     result.summary.pprint_all()

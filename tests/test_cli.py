@@ -184,7 +184,7 @@ def test_detect_with_a_separate_native_image(real_data_path, tmp_path, capsys):
 
 def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path, capsys):
     status = run(
-        "train-islands", model_card, "--version", "0.2.0", "--output", tmp_path / "two",
+        "train-islands", model_card, "--card-version", "0.2.0", "--output", tmp_path / "two",
         "--fields", 2, "--validation-fields", 2, "--epochs", 1, "--cutout-pixels", 16,
         "--precision", "fp32", "--examples-dir", tmp_path / "examples",
         "--batch-size", 16, "--learning-rate", 1e-3, "--classifier-widths", 8, 16, 24,
@@ -212,7 +212,7 @@ def test_train_islands_adds_a_second_stage(tmp_path, model_card, real_data_path,
 
 def test_train_islands_needs_a_training_configuration(tmp_path, capsys):
     path = save_model(tiny_network(), tiny_card(), tmp_path / "plain")
-    status = run("train-islands", path, "--version", "2", "--output", tmp_path / "out")
+    status = run("train-islands", path, "--card-version", "2", "--output", tmp_path / "out")
     assert status == 2
     assert "has no training configuration in its card" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -307,3 +307,15 @@ def test_a_warning_is_printed_once(tmp_path, model_card):
     )
     assert done.returncode == 0, done.stderr
     assert (done.stdout + done.stderr).count("no BUNIT in the header") == 1
+
+
+def test_angles_on_the_command_line_take_units(tmp_path, model_card, capsys):
+    """--beam 0.1arcmin is 6": the example field's header beam, so it is accepted;
+    --beam 20 (arcsec) is not; a non-angle is a usage error."""
+    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress", "--no-augment"]
+    assert run("detect", *args, "--beam", "0.1arcmin") == 0
+    assert run("detect", *args, "--overwrite", "--beam", "20") == 1
+    with pytest.raises(SystemExit) as exit_:
+        run("detect", *args, "--beam", "3 Jy")
+    assert exit_.value.code == 2
+    assert "'3 Jy' is not a positive angle" in capsys.readouterr().err

@@ -833,6 +833,11 @@ def _survey_parser(commands):
         metavar="ANGLE",
         help="largest separation of a cluster match (arcmin unless a unit is given)",
     )
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="no test-time augmentation (8 times faster, see DiffuseDetector.predict)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_survey)
 
@@ -855,6 +860,7 @@ def _run_survey(args):
         low_threshold=args.low_threshold,
         min_area_beams=args.min_area_beams,
         batch_size=args.batch_size,
+        augment=not args.no_augment,
         match_radius=args.match_radius,
         crossmatch=args.crossmatch,
         crossmatch_radius=args.crossmatch_radius,

@@ -413,3 +413,22 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
     (tmp_path / ".lock").write_text(json.dumps(stale))
     with folder_lock(tmp_path, "survey") as lock:
         assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_survey_command_prints_no_dask_chatter(tmp_path):
+    """A successful run prints its summary, not dask.distributed's INFO lines."""
+    import subprocess
+    import sys
+
+    from diffuseradio.examples import example_field_path
+
+    code = "import sys; from diffuseradio.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "survey", str(example_field_path()), "-o", str(tmp_path),
+         "--no-progress", "--no-augment"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "1 of 1 mosaics done" in output
+    assert "distributed" not in output and "Traceback" not in output

@@ -88,13 +88,32 @@ def dask_client(client, n_workers, threads_per_worker, device):
     distributed = distributed_module()
     n_workers = n_workers or default_workers(threads_per_worker, device)
     with (
+        _quiet_distributed(),
         distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0"
+            n_workers=n_workers,
+            threads_per_worker=1,
+            host="127.0.0.1",  # scheduler, workers and dashboard on this machine only
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         distributed.Client(cluster) as local,
     ):
         log.info("local Dask cluster of %d workers: %s", n_workers, local.dashboard_link)
         yield local
+
+
+@contextlib.contextmanager
+def _quiet_distributed():
+    """dask.distributed's own INFO lines (and shutdown chatter) only with -v."""
+    import logging
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if not log.isEnabledFor(logging.INFO):
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def default_workers(threads_per_worker, device):

@@ -93,6 +93,7 @@ def run_survey(
     low_threshold=None,
     min_area_beams=None,
     batch_size=8,
+    augment=True,
     match_radius=1 * u.arcmin,
     crossmatch=None,
     crossmatch_radius=3 * u.arcmin,
@@ -162,6 +163,8 @@ def run_survey(
         Smallest detection, in working beams (default: the card's).
     batch_size : int, optional
         Tiles per forward pass.
+    augment : bool, optional
+        Test-time augmentation (see :meth:`~diffuseradio.DiffuseDetector.predict`).
     match_radius : `~astropy.units.Quantity`, optional
         Smallest matching radius of :func:`deduplicate`.
     crossmatch : `~astropy.table.Table`, `~astropy.coordinates.SkyCoord` or path, optional
@@ -208,6 +211,7 @@ def run_survey(
         threads=int(threads_per_worker),
         **settings,
         batch_size=int(batch_size),
+        augment=bool(augment),
         outdir=outdir,
         spread_gpus=client is None,
     )

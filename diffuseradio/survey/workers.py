@@ -34,6 +34,7 @@ class Job:
     low_threshold: float
     min_area_beams: float
     batch_size: int
+    augment: bool
     outdir: Path
     spread_gpus: bool
 
@@ -46,6 +47,7 @@ class Job:
             "low_threshold": self.low_threshold,
             "min_area_beams": self.min_area_beams,
             "precision": str(self.precision),
+            "augment": self.augment,
         }
 
 
@@ -78,6 +80,7 @@ def process_mosaic(path, native, stem, job):
             low_threshold=job.low_threshold,
             min_area_beams=job.min_area_beams,
             batch_size=job.batch_size,
+            augment=job.augment,
         )
         with warnings.catch_warnings():
             # Most survey mosaics hold no diffuse emission: not worth a warning.

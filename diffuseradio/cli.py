@@ -239,7 +239,7 @@ def _run_detect(args):
     stems = [mosaic_stem(path) for path in images]
     _check_outputs(images, stems, args.output, args.overwrite)
     detector = DiffuseDetector.from_pretrained(
-        args.model, device=args.device, precision=args.precision
+        args.model, device=args.device, precision=args.precision, progress=not args.no_progress
     )
     detector.card.detection_settings(args.threshold, args.low_threshold, args.min_area_beams)
     beam = args.beam
@@ -744,7 +744,7 @@ def _run_clusters(args):
         raise FileNotFoundError(f"no such file: {args.catalog}")
     clusters = read_catalogue(args.catalog)
     detector = DiffuseDetector.from_pretrained(
-        args.model, device=args.device, precision=args.precision
+        args.model, device=args.device, precision=args.precision, progress=not args.no_progress
     )
     table = classify_clusters(
         detector,

@@ -108,7 +108,14 @@ class DiffuseDetector:
 
     @classmethod
     def from_pretrained(
-        cls, name=None, version=None, device="auto", precision="auto", *, offline=None
+        cls,
+        name=None,
+        version=None,
+        device="auto",
+        precision="auto",
+        *,
+        offline=None,
+        progress=True,
     ):
         """Load a trained model from the registry, a local path or a URL.
 
@@ -126,6 +133,8 @@ class DiffuseDetector:
             ``"auto"``, ``"fp32"`` or ``"bf16"``.
         offline : bool, optional
             Forbid downloads (default: the ``DIFFUSERADIO_OFFLINE`` variable).
+        progress : bool, optional
+            Show a progress bar while weights download.
 
         Returns
         -------
@@ -139,7 +148,7 @@ class DiffuseDetector:
             For unsafe, corrupt or mismatched weights (see
             :func:`~diffuseradio.models.load_model`).
         """
-        loaded = load_model(name, version, device, precision, offline=offline)
+        loaded = load_model(name, version, device, precision, offline=offline, progress=progress)
         return cls(loaded.model, loaded.card, device=loaded.device, precision=loaded.precision)
 
     @staticmethod

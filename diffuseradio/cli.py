@@ -35,6 +35,9 @@ def main(argv=None):
 
     try:
         return args.run(args) or 0
+    except KeyboardInterrupt:
+        print(f"diffuseradio {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (DiffuseRadioError, OSError, ValueError, ImportError) as err:
         # OSError: missing files and URLs, unwritable folders, a full disk
         print(f"diffuseradio {args.command}: error: {err}", file=sys.stderr)

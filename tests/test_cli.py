@@ -319,3 +319,14 @@ def test_angles_on_the_command_line_take_units(tmp_path, model_card, capsys):
         run("detect", *args, "--beam", "3 Jy")
     assert exit_.value.code == 2
     assert "'3 Jy' is not a positive angle" in capsys.readouterr().err
+
+
+def test_interrupt_ends_in_one_line(monkeypatch, tmp_path, capsys):
+    import diffuseradio.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run_detect", interrupted)
+    assert run("detect", "--example", "-o", tmp_path) == 130
+    assert capsys.readouterr().err.strip() == "diffuseradio detect: interrupted"

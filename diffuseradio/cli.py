@@ -886,21 +886,28 @@ def _subtract_compact_parser(commands):
         "subtract-compact",
         help="subtract the compact sources of a native image from a tapered one",
         description="Write TAPERED minus the compact sources of NATIVE at TAPERED's beam "
-        '(e.g. LoTSS 20" minus the 6" image\'s compact sources) to a FITS file.',
+        '(e.g. LoTSS 20" minus the 6" image\'s compact sources) as '
+        "OUTDIR/STEM.subtracted.fits, STEM being TAPERED's file name less .fits.",
     )
     parser.add_argument("tapered", type=Path, help="FITS image at the coarser beam")
     parser.add_argument("native", type=Path, help="FITS image of the same field at a finer beam")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FITS")
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.set_defaults(run=_run_subtract_compact)
 
 
 def _run_subtract_compact(args):
+    from .catalog import mosaic_stem
     from .mosaic import SurveyMosaic
     from .preprocess.compact import subtract_compact
 
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists (use --overwrite)")
+    output = args.output / f"{mosaic_stem(args.tapered)}.subtracted.fits"
+    if output.exists() and not args.overwrite:
+        raise FileExistsError(f"{output} exists (use --overwrite)")
     tapered, native = SurveyMosaic.read(args.tapered), SurveyMosaic.read(args.native)
-    subtract_compact(tapered, native).write(args.output, overwrite=args.overwrite)
-    print(f"wrote {args.output}")
+    subtracted = subtract_compact(tapered, native)
+    args.output.mkdir(parents=True, exist_ok=True)
+    subtracted.write(output, overwrite=args.overwrite)
+    print(f"wrote {output}")

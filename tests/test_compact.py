@@ -117,8 +117,9 @@ def test_command_writes_the_subtracted_image(pair, tmp_path, capsys):
     tapered, native = pair
     tapered.write(tmp_path / "t.fits")
     native.write(tmp_path / "n.fits")
-    out = tmp_path / "subtracted.fits"
-    args = ["subtract-compact", str(tmp_path / "t.fits"), str(tmp_path / "n.fits"), "-o", str(out)]
+    out = tmp_path / "out" / "t.subtracted.fits"
+    args = ["subtract-compact", str(tmp_path / "t.fits"), str(tmp_path / "n.fits"), "-o",
+            str(out.parent)]  # fmt: skip
     assert main(args) == 0
     written = SurveyMosaic.read(out)
     np.testing.assert_array_equal(written.data, subtract_compact(tapered, native).data)
@@ -127,7 +128,7 @@ def test_command_writes_the_subtracted_image(pair, tmp_path, capsys):
     assert main(args) == 2 and "exists (use --overwrite)" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
     # the images swapped: a clear error and no file
-    swapped = tmp_path / "swapped.fits"
+    swapped = tmp_path / "swapped"
     assert main([*args[:1], args[2], args[1], "-o", str(swapped)]) == 2
     assert "must be finer" in capsys.readouterr().err and not swapped.exists()
 

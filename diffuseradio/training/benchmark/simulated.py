@@ -13,7 +13,7 @@ from ..config import TrainingConfig
 from ..metrics import ObjectCounts, object_counts
 from .cells import area_deg2, card_labels, cell, cell_seed
 
-__all__ = ["SHIFTS", "simulated_cell"]
+__all__ = ["SHIFTS", "simulated_cell", "trained_on"]
 
 
 #: Each simulator shift: changes to the training sky (SkySimulator keywords and
@@ -70,6 +70,10 @@ def simulated_cell(detector, name, changes, scale, augment):
     summary = _summary(counts)
     area = scale.fields * area_deg2(field.mosaic)
     true, detections = counts.headline_counts()["purity"]
+    inside = trained_on(config, changes)
+    note = f"{scale.fields} fields of {scale.field_size}^2 at the working grid"
+    if inside:
+        note += f"; inside the model's training ranges ({', '.join(inside)}): not held out"
     return cell(
         name,
         "simulator shift",
@@ -79,8 +83,45 @@ def simulated_cell(detector, name, changes, scale, augment):
         radio_galaxies_taken=summary["radio_galaxy_false_positive_rate"],
         false_per_deg2=(detections - true) / area,
         detections=detections,
-        note=f"{scale.fields} fields of {scale.field_size}^2 at the working grid",
+        note=note,
     )
+
+
+def trained_on(config, changes):
+    """The settings of a shift that the model's training already reached.
+
+    A shift is held out when its value lies beyond what the training
+    configuration drew (``[data] rms_variation``, ``population`` and
+    ``population_jitter``); those it does not lie beyond are returned.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        The model's training configuration (from its card).
+    changes : dict
+        The shift's simulator settings.
+
+    Returns
+    -------
+    list of str
+    """
+    data = config.data
+    reached = []
+    for key, value in changes.items():
+        if key == "rms_variation":
+            inside = value <= max(data.rms_variation)
+        elif key in data.population_jitter:
+            low, high = data.population_jitter[key]
+            inside = low <= u.Quantity(value).value <= high
+        elif key in data.population:
+            trained = u.Quantity(data.population[key]).value
+            shifted = u.Quantity(value).value
+            inside = np.min(trained) <= np.min(shifted) and np.max(shifted) <= np.max(trained)
+        else:
+            inside = False
+        if inside:
+            reached.append(key)
+    return reached
 
 
 def _summary(counts):

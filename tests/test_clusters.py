@@ -556,3 +556,25 @@ def test_plot_roc():
     np.testing.assert_array_equal(curve.get_xdata(), validation.fpr)
     np.testing.assert_array_equal(curve.get_ydata(), validation.tpr)
     assert "AUC = 1.00" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_cosmology_is_the_one_given(detector, survey):
+    """R500 from M500, angular sizes and radio powers follow the cosmology given;
+    the tables record its name."""
+    from astropy.cosmology import FlatLambdaCDM
+
+    cosmology = FlatLambdaCDM(H0=70, Om0=0.3, name="H70-Om0.3")
+    mosaics, table = survey
+    rows = by_name(classify_clusters(detector, table, mosaics, progress=False, cosmology=cosmology))
+    halo = rows["halo_w"]
+    m500 = 6e14 * u.Msun
+    r500 = ((3 * m500 / (4 * np.pi * 500 * cosmology.critical_density(0.2))) ** (1 / 3)).to(u.Mpc)
+    assert u.isclose(halo["r500"], r500, rtol=1e-6)
+    assert u.isclose(halo["r500_angle"], r500 / cosmology.kpc_proper_per_arcmin(0.2), rtol=1e-6)
+    assert not u.isclose(r500, r500_from_m500(m500, 0.2), rtol=1e-3)  # Planck18 differs
+    assert rows["halo_w"].table.meta["cosmology"] == "H70-Om0.3"
+    assert u.isclose(
+        radio_power(1 * u.Jy, 0.1, spectral_index=1.0, cosmology=cosmology),
+        (4 * np.pi * cosmology.luminosity_distance(0.1) ** 2 * u.Jy).to(u.W / u.Hz),
+        rtol=1e-12,
+    )

@@ -43,8 +43,8 @@ def detections_in_aperture(
     Parameters
     ----------
     catalog : `~diffuseradio.DetectionCatalog`
-        Detections in one image; its ``redshift`` (None when unknown) gives
-        the physical quantities.
+        Detections in one image; its ``redshift`` (None when unknown) and
+        ``cosmology`` give the physical quantities.
     centre : `~astropy.coordinates.SkyCoord`
         Centre of the aperture (the cluster position).
     radius : `~astropy.units.Quantity`
@@ -84,6 +84,7 @@ def detections_in_aperture(
         spectral_index=spectral_index,
         frequency=frequency,
         observed_frequency=catalog.mosaic.frequency,
+        cosmology=catalog.cosmology,
     )
     return rows
 
@@ -125,6 +126,7 @@ class _Settings:
     detection_threshold: float | None
     max_rms: u.Quantity | None
     outdir: Path | None
+    cosmology: object
 
 
 def _covering_mosaic(positions, mosaics):
@@ -176,7 +178,12 @@ def _classify_one(detector, cluster, mosaic, label, settings):
         warnings.filterwarnings(
             "ignore", message="no diffuse emission detected", category=DiffuseRadioWarning
         )
-        catalog = detector.detect(cutout, threshold=settings.detection_threshold, redshift=redshift)
+        catalog = detector.detect(
+            cutout,
+            threshold=settings.detection_threshold,
+            redshift=redshift,
+            cosmology=settings.cosmology,
+        )
         detections = detections_in_aperture(
             catalog,
             cluster.position,
@@ -280,6 +287,7 @@ def classify_clusters(
     client=None,
     progress=True,
     return_detections=False,
+    cosmology=None,
 ):
     """Score and measure diffuse emission in each cluster of a catalogue.
 
@@ -339,6 +347,9 @@ def classify_clusters(
         Show a progress bar over the clusters.
     return_detections : bool, optional
         Also return the table of all detections within the apertures.
+    cosmology : `~astropy.cosmology.Cosmology`, optional
+        For R500 from M500, angular sizes, linear sizes and radio powers
+        (default Planck18; recorded in the tables' ``meta["cosmology"]``).
 
     Returns
     -------
@@ -384,9 +395,12 @@ def classify_clusters(
         detection_threshold=detection_threshold,
         max_rms=None if max_rms is None else u.Quantity(max_rms, JY_PER_BEAM),
         outdir=None if outdir is None else Path(outdir),
+        cosmology=cosmology or Planck18,
     )
     columns = {"ra": ra, "dec": dec, "redshift": redshift, "r500": r500, "m500": m500, "name": name}
-    catalogue, positions = read_clusters(clusters, columns, box_size, fallback_box_size, aperture)
+    catalogue, positions = read_clusters(
+        clusters, columns, box_size, fallback_box_size, aperture, settings.cosmology
+    )
     sources, opened, labels = _as_mosaics(mosaics)
     covering = _covering_mosaic(positions, opened)
     if settings.outdir is not None:
@@ -476,7 +490,7 @@ def _assemble(catalogue, results, settings, detector):
         "aperture_r500": settings.aperture,
         "spectral_index": settings.spectral_index,
         "power_frequency_mhz": float(settings.frequency.to_value(u.MHz)),
-        "cosmology": Planck18.name,
+        "cosmology": settings.cosmology.name,
         "flags": dict(CLUSTER_FLAGS),
     }
     table.meta = dict(meta)

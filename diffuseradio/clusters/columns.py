@@ -102,7 +102,7 @@ class Cluster:
     flags: int
 
 
-def read_clusters(table, columns, box_size, fallback_box_size, aperture):
+def read_clusters(table, columns, box_size, fallback_box_size, aperture, cosmology=None):
     """Read positions, redshifts, R500 and M500 from the table; size the boxes."""
     positions, table = sky_coordinates(table, columns["ra"], columns["dec"])
     n = len(table)
@@ -122,14 +122,14 @@ def read_clusters(table, columns, box_size, fallback_box_size, aperture):
     m500 = _values(table, m500_column, u.Msun, _MASS_UNIT) * u.Msun
     r500 = _values(table, r500_column, u.Mpc, u.Mpc) * u.Mpc
     from_mass = ~(r500 > 0) & (m500 > 0) & known
-    r500[from_mass] = r500_from_m500(m500[from_mass], redshift[from_mass])
+    r500[from_mass] = r500_from_m500(m500[from_mass], redshift[from_mass], cosmology)
     assumed = ~(r500 > 0) & known
     r500[assumed] = _DEFAULT_R500
     r500[~(r500 > 0)] = np.nan
     m500[~(m500 > 0)] = np.nan
     per_arcmin = np.full(n, np.nan) * u.kpc / u.arcmin
     if known.any():
-        per_arcmin[known] = Planck18.kpc_proper_per_arcmin(redshift[known])
+        per_arcmin[known] = (cosmology or Planck18).kpc_proper_per_arcmin(redshift[known])
     r500_angle = (r500 / per_arcmin).to(u.arcmin)
     box = _box_sizes(box_size, fallback_box_size, per_arcmin, known)
     radius = np.where(known, aperture * r500_angle, box / 2)

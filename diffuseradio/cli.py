@@ -127,9 +127,10 @@ def _detect_parser(commands):
         "--batch-size", type=_positive_int, default=8, help="tiles per forward pass"
     )
     parser.add_argument(
-        "--no-augment",
+        "--augment",
         action="store_true",
-        help="no test-time augmentation (8 times faster, see DiffuseDetector.predict)",
+        help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
+        "(8 times the network's cost; see DiffuseDetector.predict)",
     )
     parser.add_argument(
         "--beam",
@@ -315,7 +316,7 @@ def _detect_one(detector, args, path, native_path, stem, beam):
         low_threshold=args.low_threshold,
         min_area_beams=args.min_area_beams,
         batch_size=args.batch_size,
-        augment=not args.no_augment,
+        augment=args.augment,
         progress=not args.no_progress,
     )
     catalog.meta["command"] = shlex.join(["diffuseradio", *args.argv])
@@ -584,7 +585,9 @@ def _evaluate_parser(commands):
         "--fields", type=int, nargs="+", default=[48], help="fields per seed (48), or one per seed"
     )
     parser.add_argument("--sweep", action="store_true", help="count a grid of operating points")
-    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
+    parser.add_argument(
+        "--augment", action="store_true", help="test-time augmentation, as detect --augment"
+    )
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="write NAME-VERSION.json (and .sweep.ecsv)"
     )
@@ -605,7 +608,7 @@ def _run_evaluate(args):
         detectors,
         seeds=args.seed,
         fields=fields,
-        augment=not args.no_augment,
+        augment=args.augment,
         sweep=args.sweep,
         progress=not args.no_progress,
     )
@@ -652,7 +655,9 @@ def _benchmark_parser(commands):
         "real cells are skipped",
     )
     parser.add_argument("--quick", action="store_true", help="a few fields per cell")
-    parser.add_argument("--no-augment", action="store_true", help="no test-time augmentation")
+    parser.add_argument(
+        "--augment", action="store_true", help="test-time augmentation, as detect --augment"
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, help="write the table (ECSV)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-progress", action="store_true")
@@ -668,7 +673,7 @@ def _run_benchmark(args):
         detector,
         real_data=args.real_data,
         quick=args.quick,
-        augment=not args.no_augment,
+        augment=args.augment,
         progress=not args.no_progress,
     )
     table = benchmark_table(cells)
@@ -837,9 +842,10 @@ def _survey_parser(commands):
         help="largest separation of a cluster match (arcmin unless a unit is given)",
     )
     parser.add_argument(
-        "--no-augment",
+        "--augment",
         action="store_true",
-        help="no test-time augmentation (8 times faster, see DiffuseDetector.predict)",
+        help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
+        "(8 times the network's cost; see DiffuseDetector.predict)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_survey)
@@ -863,7 +869,7 @@ def _run_survey(args):
         low_threshold=args.low_threshold,
         min_area_beams=args.min_area_beams,
         batch_size=args.batch_size,
-        augment=not args.no_augment,
+        augment=args.augment,
         match_radius=args.match_radius,
         crossmatch=args.crossmatch,
         crossmatch_radius=args.crossmatch_radius,

@@ -177,7 +177,7 @@ class DiffuseDetector:
         *,
         native=None,
         batch_size=8,
-        augment=True,
+        augment=False,
         return_spread=False,
         return_stages=False,
         progress=False,
@@ -198,11 +198,12 @@ class DiffuseDetector:
         batch_size : int, optional
             Tiles per forward pass.
         augment : bool, optional
-            Test-time augmentation (default): average over the 8 rotations
-            and flips of each tile, which makes the result exactly symmetric
-            under them (the bundled networks, trained with these
-            augmentations, still shift their output by up to one working
-            beam without it). False is 8 times faster.
+            Test-time augmentation: average over the 8 rotations and flips of
+            each tile, which makes the result exactly symmetric under them
+            (the bundled networks, trained with these augmentations, still
+            shift their output by up to one working beam without it). Off by
+            default: it costs 8 forward passes per tile and did not move the
+            shift benchmark beyond its counting noise (see the model zoo).
         return_spread : bool, optional
             Also return the per-pixel standard deviation over the
             augmentations (needs ``augment=True``) of the segmentation
@@ -307,7 +308,7 @@ class DiffuseDetector:
         low_threshold=None,
         min_area_beams=None,
         batch_size=8,
-        augment=True,
+        augment=False,
         progress=False,
         redshift=None,
         cosmology=None,
@@ -332,7 +333,7 @@ class DiffuseDetector:
             LoTSS models); smaller regions are dropped (default: the card's).
         batch_size : int, optional
         augment : bool, optional
-            Test-time augmentation (see :meth:`predict`; default True).
+            Test-time augmentation (see :meth:`predict`; default False).
         progress : bool, optional
         redshift : float, optional
             Redshift of the emission, for physical sizes in the catalogue

@@ -223,7 +223,7 @@ def test_detect_batch_reports_a_bad_image_and_runs_the_others(tmp_path, model_ca
     bad.parent.mkdir()
     bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)
     out = tmp_path / "out"
-    args = ["-o", out, "--model", model_card, "--no-progress", "--no-augment"]
+    args = ["-o", out, "--model", model_card, "--no-progress"]
     assert run("detect", bad, "--example", *args) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 2 and "bad.fits" in error[0]
@@ -262,7 +262,7 @@ def test_detect_beam_option_never_replaces_a_header_beam(
 ):
     image = real_data_path(*P218)  # 6" beam in its header
     out = tmp_path / "out"
-    args = ["-o", out, "--model", model_card, "--no-progress", "--no-augment"]
+    args = ["-o", out, "--model", model_card, "--no-progress"]
     assert run("detect", image, "--beam", 20, *args) == 1
     assert 'has a 6"x6" beam in its header; --beam is for images without one' in (
         capsys.readouterr().err
@@ -283,7 +283,7 @@ def test_version_verbose_after_the_command_and_defaults_in_help(tmp_path, model_
         run("detect", "--help")
     text = capsys.readouterr().out
     assert "tiles per forward pass (default: 8)" in text and "(default: None)" not in text
-    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress", "--no-augment"]
+    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress"]
     assert run("detect", *args, "-v") == 0
 
 
@@ -301,7 +301,7 @@ def test_a_warning_is_printed_once(tmp_path, model_card):
     args = [str(image), "-o", str(tmp_path / "out"), "--model", model_card, "--no-progress"]
     code = "import sys; from diffuseradio.cli import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
-        [sys.executable, "-c", code, "detect", *args, "--no-augment"],
+        [sys.executable, "-c", code, "detect", *args],
         capture_output=True,
         text=True,
     )
@@ -312,7 +312,7 @@ def test_a_warning_is_printed_once(tmp_path, model_card):
 def test_angles_on_the_command_line_take_units(tmp_path, model_card, capsys):
     """--beam 0.1arcmin is 6": the example field's header beam, so it is accepted;
     --beam 20 (arcsec) is not; a non-angle is a usage error."""
-    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress", "--no-augment"]
+    args = ["--example", "-o", tmp_path, "--model", model_card, "--no-progress"]
     assert run("detect", *args, "--beam", "0.1arcmin") == 0
     assert run("detect", *args, "--overwrite", "--beam", "20") == 1
     with pytest.raises(SystemExit) as exit_:

@@ -55,7 +55,7 @@ def test_predict_on_input_grid_with_blanks(detector):
 
 def test_predict_with_test_time_augmentation(detector):
     mosaic = lotss_like()
-    probability, spread = detector.predict(mosaic, return_spread=True)
+    probability, spread = detector.predict(mosaic, augment=True, return_spread=True)
     assert probability.shape == spread.shape == mosaic.shape
     assert np.nanmin(spread) >= 0
     assert np.nanmax(spread) > 0  # an untrained network is not rotation invariant
@@ -145,8 +145,8 @@ def test_detect_returns_catalog_with_meta(detector):
 
 def test_predict_returns_every_stage(detector):
     mosaic = lotss_like()
-    probability, spread = detector.predict(mosaic, return_spread=True)
-    stages = detector.predict(mosaic, return_spread=True, return_stages=True)
+    probability, spread = detector.predict(mosaic, augment=True, return_spread=True)
+    stages = detector.predict(mosaic, augment=True, return_spread=True, return_stages=True)
     np.testing.assert_array_equal(stages.probability, probability)
     np.testing.assert_array_equal(stages.spread, spread)
     # 6" at 1.5" pixels -> the working grid of 20" at 6" pixels, 4 times coarser.

@@ -82,7 +82,7 @@ def test_bad_requests_are_refused(detector):
 
 def test_command_line(card_path, tmp_path, capsys):
     status = main(
-        ["evaluate", str(card_path), "--seed", "11", "--fields", "1", "--no-augment",
+        ["evaluate", str(card_path), "--seed", "11", "--fields", "1",
          "--no-progress", "--device", "cpu", "-o", str(tmp_path)]
     )  # fmt: skip
     assert status == 0

@@ -425,7 +425,7 @@ def test_survey_command_prints_no_dask_chatter(tmp_path):
     code = "import sys; from diffuseradio.cli import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", code, "survey", str(example_field_path()), "-o", str(tmp_path),
-         "--no-progress", "--no-augment"],
+         "--no-progress"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -93,7 +93,7 @@ def run_survey(
     low_threshold=None,
     min_area_beams=None,
     batch_size=8,
-    augment=True,
+    augment=False,
     match_radius=1 * u.arcmin,
     crossmatch=None,
     crossmatch_radius=3 * u.arcmin,

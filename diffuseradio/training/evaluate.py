@@ -218,7 +218,7 @@ def sweep_points(card, sweep=False):
 
 
 def evaluate_models(
-    detectors, *, seeds=(777,), fields=48, augment=True, sweep=False, progress=True
+    detectors, *, seeds=(777,), fields=48, augment=False, sweep=False, progress=True
 ):
     """Count what each detector finds on the same held-out simulated fields.
 
@@ -234,7 +234,7 @@ def evaluate_models(
     fields : int or sequence of int, optional
         Fields per seed: one number for all, or one per seed.
     augment : bool, optional
-        Test-time augmentation (as ``detect`` does by default).
+        Test-time augmentation (off, as ``detect`` by default).
     sweep : bool, optional
         Count a grid of operating points (:func:`sweep_points`), to choose a
         card's point on the *validation* seed.

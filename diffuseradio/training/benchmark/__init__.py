@@ -106,7 +106,7 @@ def benchmark_table(cells):
     return table
 
 
-def run_benchmark(detector, *, real_data=None, quick=False, augment=True, progress=True):
+def run_benchmark(detector, *, real_data=None, quick=False, augment=False, progress=True):
     """Score a model on every cell of the shift benchmark.
 
     Parameters
@@ -121,7 +121,7 @@ def run_benchmark(detector, *, real_data=None, quick=False, augment=True, progre
         A few fields and injections per cell: checks the harness in a
         couple of minutes, not the model.
     augment : bool, optional
-        Test-time augmentation, as ``detect`` does by default.
+        Test-time augmentation (off, as ``detect`` by default).
     progress : bool, optional
 
     Returns

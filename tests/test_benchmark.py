@@ -58,21 +58,22 @@ def test_quick_benchmark_from_the_command_line(tmp_path, capsys, real_data_folde
 
 
 def test_shifts_inside_the_training_ranges_are_named():
-    """A shift is held out only beyond what training drew: 1.6's varied sky reaches
-    four of the simulator shifts, 1.2's (1.5.0's network) none."""
+    """A shift is held out only beyond what training drew: the coarse-beam
+    experiment's varied sky reaches four of the simulator shifts, 1.2's (1.5.0's
+    network) none."""
     from pathlib import Path
 
     from diffuseradio.training import TrainingConfig
     from diffuseradio.training.benchmark.simulated import SHIFTS, trained_on
 
-    configs = Path(__file__).parent.parent / "configs"
+    root = Path(__file__).parent.parent
     shifts = {
         name: {k: v for k, v in changes.items() if k not in ("beam", "native")}
         for name, changes in SHIFTS.items()
     }
-    old = TrainingConfig.read(configs / "lotss-diffuse-unet-1.2.toml")
+    old = TrainingConfig.read(root / "configs" / "lotss-diffuse-unet-1.2.toml")
     assert not any(trained_on(old, changes) for changes in shifts.values())
-    varied = TrainingConfig.read(configs / "lotss-diffuse-unet-1.6.toml")
+    varied = TrainingConfig.read(root / "research/configs/lotss-diffuse-unet-coarse-beams.toml")
     reached = {name: trained_on(varied, changes) for name, changes in shifts.items()}
     assert reached["strong noise gradients"] == ["rms_variation"]
     assert reached["relics thinner than the working beam"] == ["relic_width"]

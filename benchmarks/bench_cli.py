@@ -17,10 +17,14 @@ It also measures this CPU's bf16 matrix-multiply rate on the same threads
 (a 2048^2 ``torch.matmul`` in bf16), the ceiling the network's convolutions
 are compared with.
 
+``--baseline DIR`` runs the same default command from another checkout of
+the package (e.g. a ``git worktree`` of the previous release) beside it, in
+the same run: the ratios are the figures to quote.
+
 Usage::
 
     python benchmarks/bench_cli.py [--sizes 2048 9500 20000] [--repeats 3]
-        [--variant="--no-augment"] [--pybdsf]
+        [--variant="--augment"] [--baseline ../previous-checkout] [--pybdsf]
 """
 
 import argparse
@@ -93,11 +97,17 @@ def main():
         "--variant", action="append", default=[], metavar="OPTIONS",
         help='options of one more configuration, e.g. --variant="--no-augment" (repeatable)',
     )  # fmt: skip
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare")
     parser.add_argument("--pybdsf", action="store_true", help="PyBDSF on the same files")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     print(f"bf16 matmul on {args.threads} threads: {bf16_matmul_rate(args.threads):.0f} GFLOP/s")
-    configurations = {"default": []} | {v: shlex.split(v) for v in args.variant}
+    cli = [sys.executable, "-c", "import sys; from diffuseradio.cli import main; sys.exit(main())"]
+    # name: (options after the default command, environment)
+    configurations = {"default": ([], env)} | {v: (shlex.split(v), env) for v in args.variant}
+    if args.baseline is not None:
+        old = {**env, "PYTHONPATH": str(args.baseline.resolve())}
+        configurations[f"baseline {args.baseline.name}"] = ([], old)
     print(f"{'mosaic':>7} {'configuration':>24} {'wall [s]':>9} {'CPU [s]':>8} "
           f"{'peak RSS [MiB]':>15} {'runs':>5}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,11 +118,10 @@ def main():
             if args.pybdsf:
                 runs["PyBDSF"] = []
             for repeat in range(args.repeats):
-                for index, (name, options) in enumerate(configurations.items()):
+                for index, (name, (options, environment)) in enumerate(configurations.items()):
                     out = Path(tmp) / f"out-{size}-{repeat}-{index}"
-                    command = ["diffuseradio", "detect", str(path), "-o", str(out),
-                               "--no-progress", *options]  # fmt: skip
-                    runs[name].append(run_once(command, env))
+                    detect = ["detect", str(path), "-o", str(out), "--no-progress", *options]
+                    runs[name].append(run_once(cli + detect, environment))
                 if args.pybdsf:
                     script = PYBDSF.format(threads=args.threads)
                     command = [sys.executable, "-c", script, str(path), f"{tmp}/srl.fits"]

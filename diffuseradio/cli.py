@@ -126,12 +126,7 @@ def _detect_parser(commands):
     parser.add_argument(
         "--batch-size", type=_positive_int, default=8, help="tiles per forward pass"
     )
-    parser.add_argument(
-        "--augment",
-        action="store_true",
-        help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
-        "(8 times the network's cost; see DiffuseDetector.predict)",
-    )
+    _add_augment_argument(parser)
     parser.add_argument(
         "--beam",
         type=_angle("arcsec"),
@@ -179,6 +174,15 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
     return value
+
+
+def _add_augment_argument(parser):
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
+        "(8 times the network's cost; see DiffuseDetector.predict)",
+    )
 
 
 def _add_native_argument(parser, image):
@@ -585,9 +589,7 @@ def _evaluate_parser(commands):
         "--fields", type=int, nargs="+", default=[48], help="fields per seed (48), or one per seed"
     )
     parser.add_argument("--sweep", action="store_true", help="count a grid of operating points")
-    parser.add_argument(
-        "--augment", action="store_true", help="test-time augmentation, as detect --augment"
-    )
+    _add_augment_argument(parser)
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="write NAME-VERSION.json (and .sweep.ecsv)"
     )
@@ -655,9 +657,7 @@ def _benchmark_parser(commands):
         "real cells are skipped",
     )
     parser.add_argument("--quick", action="store_true", help="a few fields per cell")
-    parser.add_argument(
-        "--augment", action="store_true", help="test-time augmentation, as detect --augment"
-    )
+    _add_augment_argument(parser)
     parser.add_argument("-o", "--output", type=Path, default=None, help="write the table (ECSV)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-progress", action="store_true")
@@ -841,12 +841,7 @@ def _survey_parser(commands):
         metavar="ANGLE",
         help="largest separation of a cluster match (arcmin unless a unit is given)",
     )
-    parser.add_argument(
-        "--augment",
-        action="store_true",
-        help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
-        "(8 times the network's cost; see DiffuseDetector.predict)",
-    )
+    _add_augment_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_survey)
 

@@ -15,3 +15,25 @@ def lotss_wcs(shape, pixel_scale=1.5 * u.arcsec, centre=(207.15, 55.19)):
     wcs.wcs.radesys = "ICRS"
     wcs.pixel_shape = shape[::-1]
     return wcs
+
+
+def untrained_model_card(directory, name, *, seed=0, **training):
+    """Export an untrained two-level U-Net of 64-pixel tiles; returns its card's path.
+
+    Fast to run: for tests of the machinery around a model, not of its answers.
+    """
+    import torch
+
+    from diffuseradio.models import UNet
+    from diffuseradio.training import TrainingConfig, export_model
+
+    config = TrainingConfig.from_dict(
+        {
+            "model": {"name": name, "args": {"depth": 2, "base_width": 4, "norm": "group"}},
+            "grid": {"tile_size": 64, "tile_overlap": 16},
+            **({"training": training} if training else {}),
+        }
+    )
+    torch.manual_seed(seed)
+    network = UNet(in_channels=1, num_classes=1, **config.model.args)
+    return str(export_model(network, config, directory))

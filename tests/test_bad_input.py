@@ -10,24 +10,15 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
+from helpers import untrained_model_card
 
 from diffuseradio.cli import main
 from diffuseradio.examples import example_field_path
-from diffuseradio.models import UNet
-from diffuseradio.training import TrainingConfig, export_model
 
 
 @pytest.fixture(scope="module")
 def model_card(tmp_path_factory):
-    config = TrainingConfig.from_dict(
-        {
-            "model": {"name": "bad-input", "args": {"depth": 2, "base_width": 4, "norm": "group"}},
-            "grid": {"tile_size": 64, "tile_overlap": 16},
-        }
-    )
-    torch.manual_seed(0)
-    network = UNet(in_channels=1, num_classes=1, **config.model.args)
-    return str(export_model(network, config, tmp_path_factory.mktemp("model")))
+    return untrained_model_card(tmp_path_factory.mktemp("model"), "bad-input")
 
 
 def _example(tmp_path, change=None, data=None, name="image.fits"):

@@ -63,12 +63,20 @@ print(json.dumps([wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
 """
 
 
-def run_once(command, env):
-    """Run a command in a fresh process: (wall s, CPU s, peak RSS MiB, exit status)."""
+def run_once(command, env, cwd):
+    """Run a command in a fresh process: (wall s, CPU s, peak RSS MiB, exit status).
+
+    ``cwd`` must not hold a ``diffuseradio`` folder: ``python -c`` imports from
+    the working directory first, before ``PYTHONPATH`` (the baseline's checkout).
+    """
     import json
 
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *command], env=env, capture_output=True, text=True
+        [sys.executable, "-c", LAUNCHER, *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
     return tuple(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -121,11 +129,11 @@ def main():
                 for index, (name, (options, environment)) in enumerate(configurations.items()):
                     out = Path(tmp) / f"out-{size}-{repeat}-{index}"
                     detect = ["detect", str(path), "-o", str(out), "--no-progress", *options]
-                    runs[name].append(run_once(cli + detect, environment))
+                    runs[name].append(run_once(cli + detect, environment, tmp))
                 if args.pybdsf:
                     script = PYBDSF.format(threads=args.threads)
                     command = [sys.executable, "-c", script, str(path), f"{tmp}/srl.fits"]
-                    runs["PyBDSF"].append(run_once(command, env))
+                    runs["PyBDSF"].append(run_once(command, env, tmp))
             for name, measured in runs.items():
                 wall = statistics.median(m[0] for m in measured)
                 cpu = statistics.median(m[1] for m in measured)

@@ -71,6 +71,8 @@ CASES = {
     "all blanked": (lambda t: _example(t, data=lambda d: np.full_like(d, np.nan)), [], 1,
                     "entirely blanked"),
     "non-square pixels": (lambda t: _example(t, _non_square), [], 1, "not square"),
+    "inconsistent WCS projections": (lambda t: _example(t, _set(CTYPE2="DEC--TAN")), [], 1,
+                                     "Inconsistent projection types"),
     "beam too coarse": (lambda t: _example(t, _set(BMAJ=0.05, BMIN=0.05)), [], 1,
                         "outside the 4-90 arcsec range"),
     "unit not a brightness": (lambda t: _example(t, _set(BUNIT="K km/s")), [], 1,
@@ -99,6 +101,7 @@ def test_detect_refuses_bad_input_in_one_line(kind, tmp_path, model_card, capsys
     assert code == status
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and message in error[0], error
+    assert "wcs.c" not in error[0] and " line " not in error[0]  # no C source locations
     assert not out.exists() or list(out.iterdir()) == []
 
 

@@ -9,6 +9,7 @@ unit and a frequency; the ``as_*`` functions check what is given directly.
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -244,6 +245,13 @@ def _from_nddata(nddata):
     return np.asarray(nddata.data), header, wcs, nddata.unit, {}
 
 
+def _wcslib_reason(err):
+    """wcslib's message without its C function, file and line ("ERROR 4 in wcs_types()
+    at line 3190 of file cextern/wcslib/C/wcs.c:")."""
+    text = " ".join(str(err).split())
+    return re.sub(r"^ERROR \d+ in \w+\(\) at line \d+ of file \S+:\s*", "", text)
+
+
 def _wcs(header, where):
     with warnings.catch_warnings():
         # Old AIPS/CASA headers trigger harmless "fixed" notices (dates, units).
@@ -251,7 +259,9 @@ def _wcs(header, where):
         try:
             return WCS(header)
         except Exception as err:  # astropy raises several types for bad headers
-            raise InvalidImageError(f"{where} has an unreadable WCS: {err}") from None
+            raise InvalidImageError(
+                f"{where} has an unreadable WCS: {_wcslib_reason(err)}"
+            ) from None
 
 
 def _squeeze_to_celestial(wcs, data):

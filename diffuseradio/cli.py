@@ -726,6 +726,8 @@ def _clusters_parser(commands):
     parser.add_argument(
         "--score-threshold", type=float, default=0.5, metavar="P", help="yes/no threshold"
     )
+    _add_operating_point_arguments(parser)
+    _add_augment_argument(parser)
     parser.add_argument(
         "--max-rms",
         type=float,
@@ -768,6 +770,10 @@ def _run_clusters(args):
         aperture=args.aperture,
         spectral_index=args.spectral_index,
         score_threshold=args.score_threshold,
+        detection_threshold=args.threshold,
+        low_threshold=args.low_threshold,
+        min_area_beams=args.min_area_beams,
+        augment=args.augment,
         max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
         outdir=args.output,
         client=args.scheduler or None,

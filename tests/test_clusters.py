@@ -330,6 +330,12 @@ def test_command_line(survey, card, classified, tmp_path, capsys):
     assert written["mosaic"][0] == str(paths[0])
     assert main([str(a) for a in argv + ["--z", "zed"]]) == 2
     assert "no column 'zed'" in capsys.readouterr().err
+    # the operating-point options of detect, checked before any work
+    wrong = ["clusters", catalogue, *paths, "-o", tmp_path / "none", "--model", card]
+    wrong += ["--threshold", "0.3", "--low-threshold", "0.5"]
+    assert main([str(a) for a in wrong]) == 2
+    assert "low_threshold must be in (0, threshold=0.3]" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
 
 
 # ================================================ physics, model-independent

@@ -124,6 +124,9 @@ class _Settings:
     frequency: u.Quantity
     score_threshold: float
     detection_threshold: float | None
+    low_threshold: float | None
+    min_area_beams: float | None
+    augment: bool
     max_rms: u.Quantity | None
     outdir: Path | None
     cosmology: object
@@ -181,6 +184,9 @@ def _classify_one(detector, cluster, mosaic, label, settings):
         catalog = detector.detect(
             cutout,
             threshold=settings.detection_threshold,
+            low_threshold=settings.low_threshold,
+            min_area_beams=settings.min_area_beams,
+            augment=settings.augment,
             redshift=redshift,
             cosmology=settings.cosmology,
         )
@@ -282,6 +288,9 @@ def classify_clusters(
     frequency=144 * u.MHz,
     score_threshold=0.5,
     detection_threshold=None,
+    low_threshold=None,
+    min_area_beams=None,
+    augment=False,
     max_rms=None,
     outdir=None,
     client=None,
@@ -332,8 +341,12 @@ def classify_clusters(
         the image's frequency).
     score_threshold : float, optional
         Clusters scoring at least this have ``has_diffuse`` True.
-    detection_threshold : float, optional
-        Probability threshold of the detections (default: the model card's).
+    detection_threshold, low_threshold, min_area_beams : float, optional
+        The detections' operating point (see
+        :meth:`~diffuseradio.DiffuseDetector.detect`; default: the model
+        card's).
+    augment : bool, optional
+        Test-time augmentation (see :meth:`~diffuseradio.DiffuseDetector.predict`).
     max_rms : `~astropy.units.Quantity`, optional
         Clusters whose cut-out is noisier than this (Jy/beam) are flagged.
     outdir : str or os.PathLike, optional
@@ -387,12 +400,16 @@ def classify_clusters(
         raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold}")
     if not isinstance(clusters, Table):
         raise TypeError(f"clusters must be an astropy Table, not {type(clusters).__name__}")
+    detector.card.detection_settings(detection_threshold, low_threshold, min_area_beams)
     settings = _Settings(
         aperture=float(aperture),
         spectral_index=float(spectral_index),
         frequency=u.Quantity(frequency, u.MHz),
         score_threshold=float(score_threshold),
         detection_threshold=detection_threshold,
+        low_threshold=low_threshold,
+        min_area_beams=min_area_beams,
+        augment=bool(augment),
         max_rms=None if max_rms is None else u.Quantity(max_rms, JY_PER_BEAM),
         outdir=None if outdir is None else Path(outdir),
         cosmology=cosmology or Planck18,

@@ -170,7 +170,7 @@ def test_maps_have_input_shape_and_wcs(field, tmp_path):
     mask_path, prob_path = catalog.write_maps(tmp_path / "field")
     assert mask_path.name == "field.mask.fits"
     with fits.open(mask_path) as mask, fits.open(prob_path) as prob:
-        assert mask[0].data.dtype == np.dtype(">i4")
+        assert mask[0].data.dtype == np.dtype("uint8")  # 2 labels: the smallest type
         np.testing.assert_array_equal(mask[0].data, segmentation)
         assert prob[0].data.dtype == np.dtype(">f4")
         for hdu in (mask[0], prob[0]):
@@ -180,6 +180,18 @@ def test_maps_have_input_shape_and_wcs(field, tmp_path):
                 wcs.pixel_to_world(10, 20).separation(mosaic.wcs.pixel_to_world(10, 20))
                 < 1e-6 * u.arcsec
             )
+
+
+def test_mask_type_holds_every_label(field, tmp_path):
+    mosaic, _, probability = field
+    for count, dtype in [(255, "uint8"), (256, ">i2"), (40000, ">i4")]:
+        labels = np.zeros(mosaic.shape, np.int32)
+        labels.flat[np.linspace(0, labels.size - 1, count).astype(int)] = np.arange(1, count + 1)
+        catalog = DetectionCatalog(mosaic, labels, probability)
+        mask_path, _ = catalog.write_maps(tmp_path / f"m{count}", overwrite=True)
+        with fits.open(mask_path) as mask:
+            assert mask[0].data.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(mask[0].data, labels)
 
 
 def test_regions_round_trip(field, tmp_path):

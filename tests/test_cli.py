@@ -50,7 +50,7 @@ def test_detect_writes_all_outputs_on_the_input_grid(real_data_path, tmp_path, m
     )
     with fits.open(image) as original, fits.open(tmp_path / f"{stem}.mask.fits") as mask:
         assert mask[0].data.shape == original[0].data.shape
-        assert mask[0].data.dtype.kind == "i" and mask[0].data.dtype.itemsize == 4
+        assert mask[0].data.dtype.kind in "iu"
         wcs_in, wcs_out = WCS(original[0].header).celestial, WCS(mask[0].header)
         for x, y in [(0, 0), (150, 20)]:
             assert (

@@ -1,8 +1,11 @@
 """Small helpers shared across the package."""
 
 import contextlib
+import json
 import os
 import secrets
+import socket
+import time
 from pathlib import Path
 
 __all__ = ["atomic_write", "publish", "temporary_sibling", "folder_lock"]
@@ -85,10 +88,6 @@ def folder_lock(folder, what):
     diffuseradio.OutputLockedError
         If another running process holds the lock.
     """
-    import json
-    import socket
-    import time
-
     from .exceptions import OutputLockedError
 
     lock = Path(folder) / ".lock"
@@ -117,8 +116,6 @@ def folder_lock(folder, what):
 
 
 def _lock_holder(lock):
-    import json
-
     try:
         holder = json.loads(lock.read_text())
         return holder if {"pid", "host", "started"} <= set(holder) else None
@@ -128,8 +125,6 @@ def _lock_holder(lock):
 
 def _alive(holder):
     """Whether the lock's process runs (always assumed for another machine's)."""
-    import socket
-
     if holder["host"] != socket.gethostname():
         return True
     try:

@@ -1,19 +1,22 @@
 """Catalogues of diffuse-emission detections and the files they become.
 
 :class:`DetectionCatalog` (:mod:`~diffuseradio.catalog.detections`) measures
-each detection on the input pixels; :mod:`~diffuseradio.catalog.crossmatch`
+each detection on the input pixels, in the columns and with the quality flags
+of :mod:`~diffuseradio.catalog.columns`; :mod:`~diffuseradio.catalog.crossmatch`
 matches detections with other catalogues;
 :mod:`~diffuseradio.catalog.products` writes one image's ``STEM.*`` files
 (for ``diffuseradio detect`` and surveys alike).
 """
 
+from .columns import COLUMN_DESCRIPTIONS, FLAGS, decode_flags
 from .crossmatch import crossmatch_table, read_catalogue, sky_coordinates
-from .detections import FLAGS, DetectionCatalog, decode_flags
+from .detections import DetectionCatalog
 from .products import OUTPUTS, mosaic_stem, output_paths, write_outputs
 
 __all__ = [
     "DetectionCatalog",
     "FLAGS",
+    "COLUMN_DESCRIPTIONS",
     "decode_flags",
     "crossmatch_table",
     "read_catalogue",

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import QTable
 from radio_beam import Beam
@@ -20,45 +19,15 @@ from scipy import ndimage
 
 from ..atomic import atomic_write
 from ..mosaic.noise import robust_rms
+from .columns import COLUMN_DESCRIPTIONS, COLUMNS, FLAGS, empty_table
 from .crossmatch import crossmatch_table
 
-__all__ = ["DetectionCatalog", "FLAGS", "COLUMN_DESCRIPTIONS", "decode_flags"]
-
-#: Quality flags: bit value -> meaning. Combine with ``|``; see :func:`decode_flags`.
-FLAGS = {
-    1: "touches the image edge",
-    2: "touches a blanked (NaN) region",
-    4: "over half the flux density is in compact sources",
-    8: "mean surface brightness below 1 sigma per beam (outside the reliable range)",
-    16: "smaller than 4 beams (of the model's working resolution where it is known: the "
-    "beams --min-area-beams counts)",
-}
+__all__ = ["DetectionCatalog"]
 
 #: Compact emission: pixels brighter than this many local sigma above the
 #: emission smoothed on ``_COMPACT_SCALE_BEAMS`` beams.
 _COMPACT_SIGMA = 5.0
 _COMPACT_SCALE_BEAMS = 3.0
-
-
-def decode_flags(flags, meanings=None):
-    """List the meanings of the bits set in a ``flags`` value.
-
-    Parameters
-    ----------
-    flags : int
-    meanings : dict, optional
-        Bit value -> meaning; default :data:`FLAGS`.
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> decode_flags(5)
-    ['touches the image edge', 'over half the flux density is in compact sources']
-    """
-    return [meaning for bit, meaning in (meanings or FLAGS).items() if int(flags) & bit]
 
 
 class DetectionCatalog:
@@ -171,7 +140,7 @@ class DetectionCatalog:
             if objects[label - 1] is not None
         ]
         columns = self._columns()
-        table = QTable(rows=rows, names=columns) if rows else _empty_table()[columns]
+        table = QTable(rows=rows, names=columns) if rows else empty_table(columns)
         if not rows:
             warnings.warn(
                 "no diffuse emission detected; the catalogue is empty",
@@ -254,7 +223,7 @@ class DetectionCatalog:
 
     def _columns(self):
         """The catalogue's columns: ``diffuse_class`` only for a multi-class model."""
-        return [name for name in _COLUMNS if name != "diffuse_class" or self._multiclass]
+        return [name for name in COLUMNS if name != "diffuse_class" or self._multiclass]
 
     def _probabilities(self, box, inside):
         maps = self.probability if self.probability.ndim == 3 else self.probability[None]
@@ -627,37 +596,6 @@ class DetectionCatalog:
 
 # ====================================================================
 
-#: The catalogue's columns, in order, with the description each carries
-#: (written into ECSV, FITS ``TCOMM`` and VOTable).
-COLUMN_DESCRIPTIONS = {
-    "id": "detection label: the value of its pixels in the mask",
-    "sky_centroid": "ICRS position of the detection's pixel centroid (unweighted)",
-    "x_centroid": "pixel centroid (unweighted), 0-based x pixel of the input image",
-    "y_centroid": "pixel centroid (unweighted), 0-based y pixel of the input image",
-    "area": "area of the detection's pixels",
-    "area_beams": "area in beams of the input image",
-    "largest_angular_size": "largest distance between two corners of the detection's pixels",
-    "major_axis": "FWHM-equivalent major axis of the detection's pixels (unweighted moments)",
-    "minor_axis": "FWHM-equivalent minor axis of the detection's pixels (unweighted moments)",
-    "position_angle": "position angle of major_axis, east of north",
-    "flux_density": "integrated flux density: sum of the pixels over the beam area in pixels",
-    "flux_density_err": "noise part of the flux density error: local_rms * sqrt(area_beams)",
-    "mean_surface_brightness": "flux_density over area",
-    "peak_surface_brightness": "brightest pixel of the detection",
-    "mean_snr_per_beam": "mean pixel value over local_rms",
-    "peak_probability": "largest probability of diffuse emission over the detection",
-    "mean_probability": "mean probability of diffuse emission over the detection",
-    "diffuse_class": "diffuse class with the largest summed probability",
-    "compact_flux_fraction": "fraction of flux_density in compact sources (5 sigma above "
-    "the image smoothed on 3 beams)",
-    "local_rms": "noise around the detection (robust, detections left out)",
-    "flags": "quality flags, a sum of bits: see the table's meta 'flags' and decode_flags",
-    "largest_linear_size": "largest_angular_size at the redshift (proper length)",
-}
-#: The columns of every catalogue (``largest_linear_size`` is added with a redshift).
-_COLUMNS = list(COLUMN_DESCRIPTIONS)[:-1]
-
-
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
 
 
@@ -713,33 +651,6 @@ def _table_format(path):
             '"ascii.ecsv", "fits", "votable", "ascii.csv") or a suffix such as .ecsv'
         )
     return formats[0]
-
-
-def _empty_table():
-    columns = {
-        "id": np.array([], dtype=np.int32),
-        "sky_centroid": SkyCoord([], [], unit="deg"),
-        "x_centroid": [] * u.pix,
-        "y_centroid": [] * u.pix,
-        "area": [] * u.arcmin**2,
-        "area_beams": np.array([], dtype=float),
-        "largest_angular_size": [] * u.arcmin,
-        "major_axis": [] * u.arcmin,
-        "minor_axis": [] * u.arcmin,
-        "position_angle": [] * u.deg,
-        "flux_density": [] * u.mJy,
-        "flux_density_err": [] * u.mJy,
-        "mean_surface_brightness": [] * u.uJy / u.arcsec**2,
-        "peak_surface_brightness": [] * u.mJy / u.beam,
-        "mean_snr_per_beam": np.array([], dtype=float),
-        "peak_probability": np.array([], dtype=float),
-        "mean_probability": np.array([], dtype=float),
-        "diffuse_class": np.array([], dtype="U16"),
-        "compact_flux_fraction": np.array([], dtype=float),
-        "local_rms": [] * u.uJy / u.beam,
-        "flags": np.array([], dtype=np.int32),
-    }
-    return QTable([columns[name] for name in _COLUMNS], names=_COLUMNS)
 
 
 def _catalog_warning():

@@ -42,6 +42,7 @@ __all__ = [
     "reachable_beam",
     "normalised_convolution",
     "check_sampling",
+    "separable_factors",
     "smooth_and_resample",
     "to_input_grid",
     "pixel_average",
@@ -286,12 +287,116 @@ def check_sampling(pixel_scale, beam):
         )
 
 
-def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
+def separable_factors(kernel, *, tolerance=1e-6):
+    """The two 1-D factors of a kernel that is an outer product, or None.
+
+    A Gaussian kernel whose axes lie along the grid's (a round beam to a
+    round beam, as LoTSS 6" to a 20" working beam) is the outer product of a
+    column and a row; the convolution then costs two 1-D passes.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        2-D kernel.
+    tolerance : float, optional
+        Largest second singular value, relative to the first, still taken as
+        zero.
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+        ``(along_rows, along_columns)`` with ``np.outer(along_rows,
+        along_columns)`` equal to ``kernel`` to ``tolerance``, or None for a
+        kernel that does not separate (an elliptical beam at an angle to the
+        grid).
+    """
+    left, values, right = np.linalg.svd(np.asarray(kernel, dtype=np.float64))
+    if values.size > 1 and values[1] > tolerance * values[0]:
+        return None
+    along_rows = left[:, 0] * np.sqrt(values[0])
+    along_columns = right[0] * np.sqrt(values[0])
+    if along_rows.sum() < 0:
+        along_rows, along_columns = -along_rows, -along_columns
+    return along_rows, along_columns
+
+
+def _convolution_rows(kernel, positions, size):
+    """Rows of the matrix that convolves ``size`` samples, at integer ``positions``.
+
+    ``matrix @ data`` is the "same"-mode convolution of ``data`` (zero outside
+    it) with the 1-D ``kernel``, evaluated at ``positions`` only.
+    """
+    half = kernel.size // 2
+    taps = np.asarray(positions)[:, None] - np.arange(size)[None, :] + half
+    inside = (taps >= 0) & (taps < kernel.size)
+    return np.where(inside, kernel[np.clip(taps, 0, kernel.size - 1)], 0).astype(np.float32)
+
+
+class _SeparableSampler:
+    """Normalised convolution by a separable kernel, at bilinear neighbours only.
+
+    :func:`smooth_and_resample` needs the convolved image only at the pixels
+    its bilinear sampling reads: two rows and two columns per output pixel.
+    With a kernel that separates, each strip is convolved along the rows at
+    those rows (one matrix product) and along the columns at those columns
+    (matrix products over short runs of columns), then normalised, blanked
+    and interpolated exactly as the full convolution would be. The products
+    run in PyTorch, on its number of threads (as the FFTs, :func:`fft_threads`).
+    """
+
+    #: Output columns per matrix product of the column pass.
+    COLUMN_CHUNK = 64
+
+    def __init__(self, along_rows, along_columns, columns, width):
+        self.along_rows = along_rows
+        self.left, self.right, self.across = _axis_weights(columns, width)
+        self.chunks = [
+            self._column_chunk(along_columns, needed[start : start + self.COLUMN_CHUNK], width)
+            for needed in (self.left, self.right)
+            for start in range(0, needed.size, self.COLUMN_CHUNK)
+        ]
+
+    @staticmethod
+    def _column_chunk(kernel, needed, width):
+        import torch
+
+        half = kernel.size // 2
+        low = max(int(needed[0]) - half, 0)
+        high = min(int(needed[-1]) + half + 1, width)
+        return low, high, torch.from_numpy(_convolution_rows(kernel, needed - low, high - low).T)
+
+    def sample(self, block, rows):
+        """Convolve ``block`` (NaN where blanked), sampled at ``rows`` x the columns."""
+        import torch
+
+        top, bottom, down = _axis_weights(rows, block.shape[0])
+        needed = np.concatenate([top, bottom])
+        blank = ~np.isfinite(block)
+        weights = torch.from_numpy(_convolution_rows(self.along_rows, needed, block.shape[0]))
+        filled = torch.from_numpy(np.where(blank, np.float32(0), block))
+        along = [weights @ filled, weights @ torch.from_numpy((~blank).astype(np.float32))]
+        total, coverage = (
+            torch.cat([part[:, low:high] @ chunk for low, high, chunk in self.chunks], 1).numpy()
+            for part in along
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            smoothed = total / coverage
+        smoothed[blank[needed][:, np.concatenate([self.left, self.right])]] = np.nan
+        upper, lower = np.split(smoothed, 2)
+        strip = upper + down[:, None] * (lower - upper)
+        west, east = np.split(strip, 2, axis=1)
+        return west + self.across * (east - west)
+
+
+def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=64):
     """Convolve to ``beam`` and resample to ``pixel_scale``, a strip of rows at a time.
 
     The body of :meth:`diffuseradio.SurveyMosaic.smooth_and_resample`: the
     image is read and convolved in strips and sampled straight onto the
-    coarser grid, in float32.
+    coarser grid, in float32. A kernel that separates (:func:`separable_factors`)
+    is applied only where the bilinear sampling reads the convolved image;
+    any other is applied to the whole strip by FFT
+    (:func:`normalised_convolution`). Both give the same values.
 
     Parameters
     ----------
@@ -327,12 +432,17 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=128):
     wcs, shape = scaled_grid(mosaic.wcs, mosaic.shape, factor)
     out = np.empty(shape, dtype=np.float32)
     columns = (np.arange(shape[1]) + 0.5) * factor - 0.5
+    factors = separable_factors(kernel) if convolve else None
+    sampler = None if factors is None else _SeparableSampler(*factors, columns, mosaic.shape[1])
     scale = float(beam.sr / mosaic.beam.sr)
     for start in range(0, shape[0], block_rows):
         rows = (np.arange(start, min(start + block_rows, shape[0])) + 0.5) * factor - 0.5
         low = min(max(int(np.floor(rows[0])) - margin, 0), mosaic.shape[0] - 1)
         high = min(int(np.ceil(rows[-1])) + 2 + margin, mosaic.shape[0])
         block = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        if sampler is not None:
+            out[start : start + rows.size] = sampler.sample(block, rows - low) * scale
+            continue
         if convolve:
             block = normalised_convolution(block, kernel) * scale
         out[start : start + rows.size] = bilinear_sample(block, rows - low, columns)

@@ -409,17 +409,20 @@ class SurveyMosaic:
         """
         return self.smooth_and_resample(pixel_scale=pixel_scale)
 
-    def smooth_and_resample(self, beam=None, pixel_scale=None, *, block_rows=128):
+    def smooth_and_resample(self, beam=None, pixel_scale=None, *, block_rows=64):
         """``convolve_to(beam)`` then ``resample(pixel_scale)``, streamed in strips.
 
         The result is that of the two steps (flux densities and surface
         brightness conserved as there), but the image is read and convolved
         a strip of rows at a time and sampled straight onto the coarser grid,
         so a 10k x 10k memory-mapped mosaic is never held, or copied, at full
-        resolution. The strips are convolved in float32 (the rounding error of
-        the FFTs is a few per cent of the noise next to a 10 Jy/beam source
-        and far less elsewhere) with PyTorch's number of threads
-        (``torch.set_num_threads``, ``OMP_NUM_THREADS``). The new grid has the
+        resolution. The strips are convolved in float32, only where the
+        sampling reads the convolved image when the kernel separates into
+        rows and columns (round beams on a north-up grid, as LoTSS), by FFT
+        otherwise (the rounding error of the FFTs is a few per cent of the
+        noise next to a 10 Jy/beam source and far less elsewhere), with
+        PyTorch's number of threads (``torch.set_num_threads``,
+        ``OMP_NUM_THREADS``). The new grid has the
         same projection and covers the same sky; since only the pixel scale
         changes, the map between the two grids is affine and the bilinear
         sampling separates into rows and columns

@@ -11,6 +11,8 @@ import astropy.units as u
 import numpy as np
 from astropy.visualization import AsinhStretch, ImageNormalize
 
+from .mosaic.reading import row_strips
+
 __all__ = ["plot_detections", "write_overview", "plot_cluster_cutout", "plot_roc"]
 
 
@@ -153,8 +155,7 @@ def _block_reduce(data, block, reduce, rows=1024):
     step = max(block, rows // block * block)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-blank blocks
-        for start in range(0, ny, step):
-            strip = np.asarray(data[start : start + step], dtype=np.float32)
+        for start, strip in row_strips(data, step):
             pad_y, pad_x = -strip.shape[0] % block, -nx % block
             strip = np.pad(strip, ((0, pad_y), (0, pad_x)), constant_values=np.nan)
             shaped = strip.reshape(strip.shape[0] // block, block, -1, block)

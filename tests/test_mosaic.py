@@ -19,6 +19,7 @@ from diffuseradio import (
     MissingBeamError,
     SurveyMosaic,
 )
+from diffuseradio.mosaic.reading import release_pages, row_strips
 from diffuseradio.mosaic.tiling import TileStitcher, tile_slices
 
 A2744 = ("vla_A2744_halo", "A2744_JVLA.image.fits")
@@ -85,6 +86,30 @@ def test_read_lotss_dr1_memory_mapped(real_data_path):
     # SOURCE.md: robust sigma ~69 uJy/beam (plain MAD, no clipping).
     assert mosaic.rms.to_value(u.uJy / u.beam) == pytest.approx(69, rel=0.05)
     assert mosaic.meta["path"] == str(path)
+
+
+def test_memory_mapped_pixels_are_read_only_and_released_strip_by_strip(real_data_path):
+    mosaic = SurveyMosaic.read(real_data_path(*P205))
+    assert not mosaic.data.flags.writeable  # released pages would lose writes
+    with pytest.raises(ValueError, match="read-only"):
+        mosaic.data[0, 0] = 1.0
+    copy = np.array(mosaic.data)
+    strips = list(row_strips(mosaic.data, rows=77))
+    assert [start for start, _ in strips] == list(range(0, 600, 77))
+    np.testing.assert_array_equal(np.concatenate([s for _, s in strips]), copy.astype(np.float32))
+    release_pages(mosaic.data)
+    np.testing.assert_array_equal(mosaic.data, copy)  # read again from the file
+
+
+def test_writable_memory_maps_are_not_released(tmp_path):
+    path = tmp_path / "scratch.dat"
+    mapped = np.memmap(path, dtype=np.float32, mode="w+", shape=(64, 64))
+    mapped[:] = 5.0
+    mapped.flush()
+    private = np.memmap(path, dtype=np.float32, mode="c", shape=(64, 64))
+    private[0, 0] = -1.0  # a write into a private (copy-on-write) mapping
+    release_pages(private)
+    assert private[0, 0] == -1.0
 
 
 def test_read_lofar_rxcj1825_negative_crval(real_data_path):

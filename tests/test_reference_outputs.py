@@ -5,8 +5,16 @@ with the default model (``lotss-diffuse-unet`` 1.5.0) before the package was
 reorganised into stage subpackages (commit 79c7b48): the label map, the
 probability map (rounded to 0.001, 65535 where blanked) and the catalogue.
 Any change of behaviour in the chain from reading the image to measuring the
-detections shows here: the labels must agree to the pixel, the probabilities
-to the recorded rounding, the catalogue's measurements to 1e-9 (relative).
+detections shows here. The tolerances are those of a change of arithmetic
+alone: since the convolution to the working beam is done by matrix products
+instead of FFTs (values equal to 1e-5 of the noise), the network (bf16 on
+CPU) gives probabilities within 0.0016 of the recorded ones (measured),
+the label maps differ in 11 of 124919 detected pixels of the example field,
+1 of A2744's and none of RXC J1825's, all within 0.0005 of the low threshold,
+and the catalogues' measurements by up to 8e-5 (relative; 0.015" in position). The test allows
+0.002 for the probabilities (plus the recorded rounding), label changes only
+where the probability is within 0.002 of the low threshold (at most 1e-4 of
+the detected pixels), and 2e-4 for the measurements.
 The outputs were recorded with test-time augmentation, the default then
 (it is now opt-in, and the test asks for it); and with PyTorch on 2 threads; the order of the
 floating-point sums changes with the number of threads (on 1 thread, 9
@@ -52,11 +60,16 @@ def test_default_model_reproduces_recorded_outputs(name, detector, real_data_pat
     catalog = detector.detect(SurveyMosaic.read(path), augment=True)
     recorded = np.load(REFERENCE / f"{name}.npz")
 
-    np.testing.assert_array_equal(catalog.segmentation, recorded["mask"])
-    milli = np.where(
-        np.isfinite(catalog.probability), np.round(catalog.probability * 1000), 65535
-    ).astype(np.uint16)
-    np.testing.assert_array_equal(milli, recorded["probability_milli"])
+    milli = recorded["probability_milli"]
+    blanked = milli == 65535
+    np.testing.assert_array_equal(np.isnan(catalog.probability), blanked)
+    np.testing.assert_allclose(
+        catalog.probability[~blanked], milli[~blanked] / 1000, rtol=0, atol=0.0025
+    )
+    changed = catalog.segmentation != recorded["mask"]
+    assert changed.sum() <= 1e-4 * (recorded["mask"] > 0).sum()
+    low = catalog.meta["low_threshold"]
+    assert np.all(np.abs(catalog.probability[changed] - low) < 0.002)
 
     expected = QTable.read(REFERENCE / f"{name}.catalog.ecsv")
     # diffuse_class was "diffuse" in every row of a one-class model's catalogue;
@@ -68,14 +81,14 @@ def test_default_model_reproduces_recorded_outputs(name, detector, real_data_pat
     for column in expected.colnames:
         if column == "sky_centroid":
             separation = table[column].separation(expected[column]).to_value("arcsec")
-            assert np.all(separation < 1e-6)
+            assert np.all(separation < 0.05)  # measured: 0.015
         elif expected[column].dtype.kind in "iuSU":
             assert list(table[column]) == list(expected[column])
         else:
             np.testing.assert_allclose(
                 getattr(table[column], "value", table[column]),
                 getattr(expected[column], "value", expected[column]),
-                rtol=1e-9,
+                rtol=2e-4,
                 err_msg=column,
             )
             assert getattr(table[column], "unit", None) == getattr(expected[column], "unit", None)

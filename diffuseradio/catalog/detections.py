@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from ..atomic import atomic_write
 from ..mosaic.noise import robust_rms
+from ..mosaic.writing import smallest_label_type, write_image_strips
 from .columns import COLUMN_DESCRIPTIONS, COLUMNS, FLAGS, empty_table
 from .crossmatch import crossmatch_table
 
@@ -460,13 +461,11 @@ class DetectionCatalog:
         prob_header["BMAJ"] = (_rounded(beam.major.to_value(u.deg)), "[deg] resolution of the map")
         prob_header["BMIN"] = (_rounded(beam.minor.to_value(u.deg)), "[deg]")
         prob_header["BPA"] = (_rounded(beam.pa.to_value(u.deg)), "[deg]")
-        probability = self.probability
-        if probability.ndim == 3:
-            probability = np.nansum(probability, axis=0)
-        masks = fits.PrimaryHDU(_smallest_label_type(self.segmentation), mask_header)
-        probs = fits.PrimaryHDU(probability.astype(np.float32), prob_header)
-        atomic_write(mask_path, lambda tmp: masks.writeto(tmp, overwrite=True))
-        atomic_write(prob_path, lambda tmp: probs.writeto(tmp, overwrite=True))
+        shape = self.segmentation.shape
+        label_type = smallest_label_type(int(self.segmentation.max(initial=0)))
+        write_image_strips(mask_path, mask_header, shape, label_type, _strips(self.segmentation))
+        strips = _strips(self.probability, self.probability.ndim == 3)
+        write_image_strips(prob_path, prob_header, shape, np.float32, strips)
         return mask_path, prob_path
 
     def _probability_beam(self):
@@ -599,13 +598,11 @@ class DetectionCatalog:
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
 
 
-def _smallest_label_type(labels):
-    """Labels as uint8, int16 or int32, the smallest FITS integer type that holds them."""
-    largest = int(labels.max(initial=0))
-    for dtype in (np.uint8, np.int16):
-        if largest <= np.iinfo(dtype).max:
-            return labels.astype(dtype)
-    return labels.astype(np.int32)
+def _strips(image, summed=False, rows=512):
+    """Strips of rows of a 2-D image, or of the sum of the planes of a 3-D one."""
+    for start in range(0, image.shape[-2], rows):
+        strip = image[..., start : start + rows, :]
+        yield np.nansum(strip, axis=0) if summed else strip
 
 
 def _peak(values):

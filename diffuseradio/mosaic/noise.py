@@ -20,6 +20,8 @@ import numpy as np
 from astropy.stats import sigma_clipped_stats
 from astropy.utils.exceptions import AstropyUserWarning
 
+from .reading import release_pages
+
 __all__ = ["mad_std", "clipped_rms", "robust_rms", "image_rms", "rms_map"]
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,9 @@ def image_rms(data):
         NaN if no pixel is usable.
     """
     stride = max(1, int(np.ceil(np.sqrt(data.size / MAX_SAMPLES))))
-    return robust_rms(data[::stride, ::stride])
+    sample = np.array(data[::stride, ::stride])
+    release_pages(data)
+    return robust_rms(sample)
 
 
 def _drop_fill_value(sample, max_fraction=0.01):

@@ -13,7 +13,8 @@ that goes with it. The functions work on arrays (or anything with ``data``,
   larger beam, ignoring blanked pixels;
 - :func:`smooth_and_resample`: convolve and resample in strips, sampled
   bilinearly (:func:`bilinear_sample`) straight onto the coarser grid;
-- :func:`to_input_grid`: maps made on a coarser grid back to a finer one;
+- :func:`to_input_grid` and :func:`input_grid_strips`: maps made on a coarser
+  grid back on a finer one;
 - :func:`pixel_average` and :func:`pixel_sample`: a finer image averaged
   over, or sampled at, the pixels of a coarser grid related to it by a scale
   and a shift along each axis (:func:`sample_positions`).
@@ -33,7 +34,7 @@ from radio_beam.utils import BeamError
 from scipy import sparse
 
 from ..exceptions import IncompatibleResolutionError
-from .reading import beam_text
+from .reading import beam_text, release_pages
 
 __all__ = [
     "bilinear_sample",
@@ -44,6 +45,7 @@ __all__ = [
     "check_sampling",
     "separable_factors",
     "smooth_and_resample",
+    "input_grid_strips",
     "to_input_grid",
     "pixel_average",
     "pixel_sample",
@@ -440,6 +442,7 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=64):
         low = min(max(int(np.floor(rows[0])) - margin, 0), mosaic.shape[0] - 1)
         high = min(int(np.ceil(rows[-1])) + 2 + margin, mosaic.shape[0])
         block = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        release_pages(mosaic.data)
         if sampler is not None:
             out[start : start + rows.size] = sampler.sample(block, rows - low) * scale
             continue
@@ -453,14 +456,46 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=64):
     return out, wcs, beam
 
 
-def to_input_grid(maps, matched, mosaic, *, block_rows=256):
-    """Sample maps made on the working grid back onto the input's grid.
+def input_grid_strips(maps, matched, mosaic, *, block_rows=256):
+    """Maps made on the working grid, on the input's grid, a strip of rows at a time.
 
     The working grid from :func:`to_working_grid` differs from the input's
     only by its pixel scale (same projection, same sky), so the map between
     them is affine; values are interpolated bilinearly
-    (:func:`bilinear_sample`), a strip of rows at a
-    time.
+    (:func:`bilinear_sample`).
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        ``(k, ny, nx)`` on ``matched``'s grid.
+    matched : diffuseradio.SurveyMosaic
+        The working-grid image.
+    mosaic : diffuseradio.SurveyMosaic
+        The input image.
+    block_rows : int, optional
+        Input rows per strip.
+
+    Yields
+    ------
+    rows : slice
+        The input rows of the strip.
+    strip : numpy.ndarray
+        float32 ``(k, rows, nx)``, a new array (free to modify).
+    """
+    same = matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs)
+    factor = float(matched.pixel_scale / mosaic.pixel_scale)
+    columns = (np.arange(mosaic.shape[1]) + 0.5) / factor - 0.5
+    for start in range(0, mosaic.shape[0], block_rows):
+        stop = min(start + block_rows, mosaic.shape[0])
+        if same:
+            yield slice(start, stop), np.array(maps[:, start:stop], dtype=np.float32)
+            continue
+        rows = (np.arange(start, stop) + 0.5) / factor - 0.5
+        yield slice(start, stop), np.stack([bilinear_sample(p, rows, columns) for p in maps])
+
+
+def to_input_grid(maps, matched, mosaic, *, block_rows=256):
+    """Sample maps made on the working grid back onto the input's grid.
 
     Parameters
     ----------
@@ -471,23 +506,17 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
     mosaic : diffuseradio.SurveyMosaic
         The input image.
     block_rows : int, optional
-        Output rows per strip.
+        Output rows per strip (:func:`input_grid_strips`).
 
     Returns
     -------
     numpy.ndarray
-        float32 maps on the input grid (``maps`` itself when the grids agree).
+        float32 maps on the input grid.
     """
-    if matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs):
-        return np.asarray(maps, dtype=np.float32)
     planes = maps if maps.ndim == 3 else maps[None]
-    factor = float(matched.pixel_scale / mosaic.pixel_scale)
-    columns = (np.arange(mosaic.shape[1]) + 0.5) / factor - 0.5
     out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
-    for start in range(0, mosaic.shape[0], block_rows):
-        rows = (np.arange(start, min(start + block_rows, mosaic.shape[0])) + 0.5) / factor - 0.5
-        for index, plane in enumerate(planes):
-            out[index, start : start + rows.size] = bilinear_sample(plane, rows, columns)
+    for rows, strip in input_grid_strips(planes, matched, mosaic, block_rows=block_rows):
+        out[:, rows] = strip
     return out if maps.ndim == 3 else out[0]
 
 
@@ -544,6 +573,7 @@ def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):
             continue
         low, high = used[0], used[-1] + 1
         data = np.asarray(mosaic.data[low:high], dtype=np.float32)
+        release_pages(mosaic.data)
         finite = np.isfinite(data)
         block = block[:, low:high]
         total = block @ np.where(finite, data, np.float32(0)) @ columns

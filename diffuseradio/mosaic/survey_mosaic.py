@@ -30,6 +30,7 @@ from .reading import (
     blank_absurd_pixels,
     describe,
     has_finite,
+    is_memory_mapped,
     read_image,
     to_jy_per_beam,
 )
@@ -157,6 +158,9 @@ class SurveyMosaic:
             If no beam is found and ``beam`` is not given.
         """
         mosaic = cls(**read_image(source, hdu=hdu, beam=beam, unit=unit))
+        if is_memory_mapped(mosaic.data):
+            # read, never written: its pages can be let go strip by strip
+            mosaic.data.flags.writeable = False
         where = describe(mosaic.meta)
         if not has_finite(mosaic.data):
             raise InvalidImageError(f"{where} is entirely blanked (all NaN)")

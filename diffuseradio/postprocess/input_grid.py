@@ -1,19 +1,17 @@
 """Maps made on the working grid, back on the input image's pixels.
 
 Detections are labelled and measured on the input's own grid, so the
-probabilities come back there first: interpolated
-(:func:`~diffuseradio.mosaic.regrid.to_input_grid`) and blanked where the
+probabilities come back there first: interpolated a strip of rows at a time
+(:func:`~diffuseradio.mosaic.regrid.input_grid_strips`) and blanked where the
 input is.
 """
 
 import numpy as np
 
-from ..mosaic.regrid import to_input_grid
+from ..mosaic.reading import release_pages
+from ..mosaic.regrid import input_grid_strips
 
 __all__ = ["on_input_pixels"]
-
-#: Rows of the input blanked at a time (a memory-mapped input is read in strips).
-_STRIP_ROWS = 1024
 
 
 def on_input_pixels(maps, matched, mosaic):
@@ -34,8 +32,11 @@ def on_input_pixels(maps, matched, mosaic):
         float32 on ``mosaic``'s grid: 0 where the working grid had no value,
         NaN where ``mosaic`` is blanked.
     """
-    maps = np.nan_to_num(to_input_grid(maps, matched, mosaic), nan=0.0, copy=False)
-    for start in range(0, mosaic.shape[0], _STRIP_ROWS):
-        rows = slice(start, start + _STRIP_ROWS)
-        maps[..., rows, :][..., ~np.isfinite(mosaic.data[rows])] = np.nan
-    return maps
+    planes = maps if maps.ndim == 3 else maps[None]
+    out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
+    for rows, strip in input_grid_strips(planes, matched, mosaic):
+        strip[np.isnan(strip)] = 0
+        strip[:, ~np.isfinite(mosaic.data[rows])] = np.nan
+        release_pages(mosaic.data)
+        out[:, rows] = strip
+    return out if maps.ndim == 3 else out[0]

@@ -52,7 +52,7 @@ class PredictionStages:
         probabilities on the working grid (with the background class first
         for a softmax model).
     island_labels : numpy.ndarray or None
-        int32 ``(ny, nx)``: the islands of the island stage (0: none), or
+        Integer ``(ny, nx)``: the islands of the island stage (0: none), or
         None for a model without one.
     island_ids : numpy.ndarray or None
         The labels of the islands the classifier scored.

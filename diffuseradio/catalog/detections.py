@@ -39,8 +39,9 @@ class DetectionCatalog:
     mosaic : `~diffuseradio.SurveyMosaic`
         The image the detections were found in; measurements use its pixels.
     segmentation : numpy.ndarray
-        int32 labels on the mosaic's grid: 0 is background, ``k`` is detection
-        ``k``.
+        Integer labels on the mosaic's grid (any integer type; kept as given,
+        e.g. uint8 from :func:`~diffuseradio.postprocess.segment`): 0 is
+        background, ``k`` is detection ``k``.
     probability : numpy.ndarray
         Probability of diffuse emission on the mosaic's grid (NaN = blanked);
         ``(ny, nx)`` or ``(n_classes, ny, nx)`` with one map per diffuse class.
@@ -74,7 +75,7 @@ class DetectionCatalog:
         meta=None,
     ):
         self.mosaic = mosaic
-        self.segmentation = np.asarray(segmentation, dtype=np.int32)
+        self.segmentation = _as_labels(segmentation)
         self.probability = np.asarray(probability, dtype=np.float32)
         maps = self.probability if self.probability.ndim == 3 else self.probability[None]
         if self.segmentation.shape != mosaic.shape or maps.shape[1:] != mosaic.shape:
@@ -596,6 +597,12 @@ class DetectionCatalog:
 # ====================================================================
 
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
+
+
+def _as_labels(segmentation):
+    """Integer labels as given (no copy), a non-integer array as int32."""
+    labels = np.asarray(segmentation)
+    return labels if labels.dtype.kind in "iu" else labels.astype(np.int32)
 
 
 def _strips(image, summed=False, rows=512):

@@ -67,7 +67,7 @@ def find_islands(tapered, beam_area_pixels, settings, *, normalization=None):
     Returns
     -------
     numpy.ndarray
-        int32 labels 1..n (0: no island), numbered as
+        Labels 1..n (0: no island), in the integer type and numbered as
         :func:`~diffuseradio.postprocess.labels.segment` numbers regions.
 
     Examples

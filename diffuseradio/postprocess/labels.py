@@ -2,21 +2,34 @@
 
 Used by the detector and by the training's object-level validation, so a
 model is validated with the post-processing it is run with.
+
+:func:`segment` labels a map a strip of rows at a time, so that a
+LoTSS-DR2 mosaic's map is never copied whole: each strip is labelled on its
+own (:func:`scipy.ndimage.label`), the regions that continue across a strip
+boundary are joined (connected components of the graph of those contacts,
+:func:`scipy.sparse.csgraph.connected_components`), and the strips are
+labelled again with the joined, filtered and renumbered labels.
 """
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import connected_components
+
+from ..mosaic.writing import smallest_label_type
 
 __all__ = ["segment"]
 
 
-def segment(probability, threshold, *, min_area=1, low_threshold=None):
+def segment(probability, threshold, *, min_area=1, low_threshold=None, rows=1024):
     """Label connected regions of high probability.
+
+    Regions are 4-connected (pixels sharing an edge).
 
     Parameters
     ----------
     probability : numpy.ndarray
-        2-D probability map (NaN = blanked, never detected).
+        2-D probability map (NaN = blanked, never detected); read a strip of
+        rows at a time, so it may be memory-mapped.
     threshold : float
         Pixels at or above it seed detections.
     min_area : float, optional
@@ -24,12 +37,15 @@ def segment(probability, threshold, *, min_area=1, low_threshold=None):
     low_threshold : float, optional
         Hysteresis: regions grow over connected pixels down to this level
         (default: no growth, ``low_threshold = threshold``).
+    rows : int, optional
+        Rows per strip (the result does not depend on it).
 
     Returns
     -------
     numpy.ndarray
-        int32 labels 1..n, numbered in raster order of each region's first
-        pixel; 0 is background.
+        Labels 1..n, numbered in raster order of each region's first pixel;
+        0 is background. In the smallest of uint8, int16 and int32 that holds
+        them.
 
     Examples
     --------
@@ -40,25 +56,72 @@ def segment(probability, threshold, *, min_area=1, low_threshold=None):
            [0, 0, 0, 0, 0, 1, 1, 0],
            [0, 0, 0, 0, 0, 1, 1, 0],
            [0, 0, 0, 0, 0, 1, 1, 0],
-           [0, 0, 0, 0, 0, 0, 0, 0]], dtype=int32)
+           [0, 0, 0, 0, 0, 0, 0, 0]], dtype=uint8)
     >>> segment(p, 0.5, min_area=5, low_threshold=0.3)[2]
-    array([0, 1, 1, 1, 1, 1, 1, 0], dtype=int32)
+    array([0, 1, 1, 1, 1, 1, 1, 0], dtype=uint8)
     """
-    probability = np.asarray(probability, dtype=np.float32)
     low = threshold if low_threshold is None else low_threshold
     if low > threshold:
         raise ValueError(f"low_threshold {low} must not exceed threshold {threshold}")
-    labels, count = ndimage.label(probability >= low)  # NaN compares False: never detected
-    if count == 0:
-        return labels.astype(np.int32)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    if low < threshold:
-        seeded = np.zeros(count + 1, dtype=bool)
-        seeded[np.unique(labels[probability >= threshold])] = True
-    else:
-        seeded = np.ones(count + 1, dtype=bool)
-    keep = seeded & (areas >= min_area)
-    keep[0] = False
-    renumber = np.zeros(count + 1, dtype=np.int32)
-    renumber[keep] = np.arange(1, keep.sum() + 1, dtype=np.int32)
-    return renumber[labels]
+    strips = [slice(start, start + rows) for start in range(0, probability.shape[0], rows)]
+    regions = _StripRegions()
+    for strip in strips:
+        regions.add(np.asarray(probability[strip], dtype=np.float32), low, threshold)
+    lookup = regions.final_labels(min_area)
+    out = np.zeros(probability.shape, dtype=smallest_label_type(int(lookup.max(initial=0))))
+    offset = 0
+    for strip in strips:
+        labels, count = _label(np.asarray(probability[strip], dtype=np.float32), low)
+        out[strip] = lookup[np.where(labels > 0, labels + offset, 0)]
+        offset += count
+    return out
+
+
+def _label(probability, low):
+    """4-connected regions at or above ``low`` (NaN compares False: never detected)."""
+    return ndimage.label(probability >= low)
+
+
+class _StripRegions:
+    """The regions of successive strips, and which of them touch across strips."""
+
+    def __init__(self):
+        self.areas = [np.zeros(1, np.int64)]  # entry 0: the background
+        self.seeded = [np.zeros(1, bool)]
+        self.contacts = []
+        self.count = 0
+        self.last_row = None
+
+    def add(self, probability, low, threshold):
+        labels, count = _label(probability, low)
+        labels = np.where(labels > 0, labels + self.count, 0)
+        self.areas.append(
+            np.bincount(labels.ravel(), minlength=self.count + count + 1)[1 + self.count :]
+        )
+        seeded = np.zeros(count, bool)
+        seeded[labels[probability >= threshold] - self.count - 1] = True
+        self.seeded.append(seeded)
+        if self.last_row is not None:
+            touching = (self.last_row > 0) & (labels[0] > 0)
+            self.contacts.append(np.stack([self.last_row[touching], labels[0][touching]]))
+        self.last_row = labels[-1]
+        self.count += count
+
+    def final_labels(self, min_area):
+        """Final label of every strip region: joined, filtered, renumbered in raster order."""
+        total = self.count + 1
+        contacts = np.concatenate([np.zeros((2, 0), np.int64), *self.contacts], axis=1)
+        graph = sparse.coo_matrix(
+            (np.ones(contacts.shape[1], np.int8), (contacts[0], contacts[1])), shape=(total, total)
+        )
+        _, region = connected_components(graph, directed=False)
+        areas = np.bincount(region, weights=np.concatenate(self.areas))
+        seeded = np.bincount(region, weights=np.concatenate(self.seeded)) > 0
+        first = np.full(areas.size, total)
+        np.minimum.at(first, region, np.arange(total))  # the strip labels follow raster order
+        keep = seeded & (areas >= min_area)
+        keep[region[0]] = False
+        kept = np.flatnonzero(keep)
+        final = np.zeros(areas.size, np.int64)
+        final[kept[np.argsort(first[kept])]] = np.arange(1, kept.size + 1)
+        return final[region]

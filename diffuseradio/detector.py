@@ -30,7 +30,7 @@ import numpy as np
 from .catalog import DetectionCatalog
 from .models import available_models, classify_cutouts, load_model, predict_image
 from .models.device import select_device, select_precision, to_device
-from .postprocess import island_stage, on_input_pixels, segment
+from .postprocess import InputGridMap, island_stage, on_input_pixels, segment
 from .preprocess import model_input
 
 __all__ = ["DiffuseDetector", "PredictionStages"]
@@ -78,6 +78,18 @@ class PredictionStages:
     island_scores: np.ndarray | None
     working_probability: np.ndarray
     probability: np.ndarray
+    spread: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _WorkingGridRun:
+    """What :meth:`DiffuseDetector._on_working_grid` made (see :class:`PredictionStages`)."""
+
+    matched: object
+    image: np.ndarray
+    network: np.ndarray
+    islands: object
+    working: np.ndarray
     spread: np.ndarray | None
 
 
@@ -237,6 +249,26 @@ class DiffuseDetector:
         """
         if return_spread and not augment:
             raise ValueError("return_spread needs augment=True")
+        run = self._on_working_grid(mosaic, native, batch_size, augment, progress)
+        probability = on_input_pixels(self._diffuse_maps(run.working), run.matched, mosaic)
+        if return_spread:
+            spread = on_input_pixels(self._diffuse_maps(run.spread), run.matched, mosaic)
+        if return_stages:
+            return PredictionStages(
+                matched=run.matched,
+                network_input=run.image,
+                network_probability=run.network,
+                island_labels=None if run.islands is None else run.islands.labels,
+                island_ids=None if run.islands is None else run.islands.ids,
+                island_scores=None if run.islands is None else run.islands.scores,
+                working_probability=run.working,
+                probability=probability,
+                spread=spread if return_spread else None,
+            )
+        return (probability, spread) if return_spread else probability
+
+    def _on_working_grid(self, mosaic, native, batch_size, augment, progress):
+        """The input, the network and the island stage on the working grid."""
         card = self.card
         matched, image = model_input(card, mosaic, native)
         network, spread = predict_image(
@@ -264,22 +296,7 @@ class DiffuseDetector:
             )
             working = network.copy()
             working[-1] = islands.probability
-        probability = on_input_pixels(self._diffuse_maps(working), matched, mosaic)
-        if return_spread:
-            spread = on_input_pixels(self._diffuse_maps(spread), matched, mosaic)
-        if return_stages:
-            return PredictionStages(
-                matched=matched,
-                network_input=image,
-                network_probability=network,
-                island_labels=None if islands is None else islands.labels,
-                island_ids=None if islands is None else islands.ids,
-                island_scores=None if islands is None else islands.scores,
-                working_probability=working,
-                probability=probability,
-                spread=spread if return_spread else None,
-            )
-        return (probability, spread) if return_spread else probability
+        return _WorkingGridRun(matched, image, network, islands, working, spread)
 
     def _classify_islands(self, cutouts, batch_size, augment):
         """The island classifier's probability that each cutout's island is diffuse."""
@@ -348,10 +365,15 @@ class DiffuseDetector:
             Empty (with a warning) when nothing is found.
         """
         settings = self.card.detection_settings(threshold, low_threshold, min_area_beams)
-        probability = self.predict(
-            mosaic, native=native, batch_size=batch_size, augment=augment, progress=progress
+        run = self._on_working_grid(mosaic, native, batch_size, augment, progress)
+        maps = self._diffuse_maps(run.working)
+        # made on the input's pixels where they are read, never whole
+        probability = InputGridMap(maps, run.matched, mosaic)
+        diffuse = (
+            probability
+            if maps.ndim == 2
+            else InputGridMap(np.nansum(maps, axis=0), run.matched, mosaic)
         )
-        diffuse = probability if probability.ndim == 2 else np.nansum(probability, axis=0)
         working_beam_pixels = float(self.card.beam.sr / mosaic.pixel_scale**2)
         labels = segment(
             diffuse,

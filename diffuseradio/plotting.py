@@ -5,7 +5,7 @@ noise; figures written to files use :class:`matplotlib.figure.Figure`
 directly (no pyplot state, safe in worker threads).
 """
 
-import warnings
+import functools
 
 import astropy.units as u
 import numpy as np
@@ -60,12 +60,12 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     ny, nx = mosaic.shape
     block = max(1, int(np.ceil(max(ny, nx) / DISPLAY_PIXELS)))
     extent = (-0.5, nx - 0.5, -0.5, ny - 0.5)
-    image = _block_reduce(mosaic.data, block, np.nanmean) * 1e3  # mJy/beam
+    image = _block_reduce(mosaic.data, block, "mean") * 1e3  # mJy/beam
     shown = ax.imshow(image, origin="lower", cmap="inferno", norm=norm, extent=extent)
     ax.figure.colorbar(shown, ax=ax, pad=0.02, fraction=0.046).set_label(r"mJy beam$^{-1}$")
     centres_y = (np.arange(-(-ny // block)) + 0.5) * block - 0.5
     centres_x = (np.arange(-(-nx // block)) + 0.5) * block - 0.5
-    mask = _block_reduce(catalog.segmentation > 0, block, np.nanmax)
+    mask = (_block_reduce(catalog.segmentation, block, "max") > 0).astype(np.float32)
     if mask.any():
         ax.contour(centres_x, centres_y, mask, levels=[0.5], colors="cyan", linewidths=1.0)
     if contour_levels:
@@ -74,7 +74,7 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
             if catalog.probability.ndim == 2
             else np.nansum(catalog.probability, axis=0)
         )
-        probability = np.nan_to_num(_block_reduce(probability, block, np.nanmax))
+        probability = np.nan_to_num(_block_reduce(probability, block, "max"))
         ax.contour(
             centres_x,
             centres_y,
@@ -146,20 +146,33 @@ def _round_angle(angle):
     return step * power * unit
 
 
-def _block_reduce(data, block, reduce, rows=1024):
-    """``reduce`` over ``block x block`` pixels (edge blocks partial), a strip at a time."""
+def _block_combine(values, block, combine):
+    """``combine`` (a ufunc) over ``block x block`` blocks of an array whose sides are multiples."""
+    rows = functools.reduce(combine, (values[k::block] for k in range(block)))
+    return functools.reduce(combine, (rows[:, k::block] for k in range(block)))
+
+
+def _block_reduce(data, block, how, rows=1024):
+    """Mean or maximum of the finite pixels of ``block x block`` blocks, a strip at a time.
+
+    Edge blocks are partial; a block with no finite pixel is NaN. ``how`` is
+    ``"mean"`` or ``"max"``.
+    """
     if block == 1:
         return np.asarray(data, dtype=np.float32)
     ny, nx = data.shape
     out = np.empty((-(-ny // block), -(-nx // block)), np.float32)
-    step = max(block, rows // block * block)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-blank blocks
-        for start, strip in row_strips(data, step):
-            pad_y, pad_x = -strip.shape[0] % block, -nx % block
-            strip = np.pad(strip, ((0, pad_y), (0, pad_x)), constant_values=np.nan)
-            shaped = strip.reshape(strip.shape[0] // block, block, -1, block)
-            out[start // block : start // block + shaped.shape[0]] = reduce(shaped, axis=(1, 3))
+    fill = {"mean": 0.0, "max": -np.inf}[how]
+    combine = np.add if how == "mean" else np.maximum
+    for start, strip in row_strips(data, max(block, rows // block * block)):
+        finite = np.isfinite(strip)
+        pad = ((0, -strip.shape[0] % block), (0, -nx % block))
+        values = np.pad(np.where(finite, strip, np.float32(fill)), pad, constant_values=fill)
+        counts = _block_combine(np.pad(finite, pad).astype(np.float32), block, np.add)
+        reduced = _block_combine(values, block, combine)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reduced = reduced / counts if how == "mean" else np.where(counts > 0, reduced, np.nan)
+        out[start // block : start // block + reduced.shape[0]] = reduced
     return out
 
 

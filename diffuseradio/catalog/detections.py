@@ -42,9 +42,12 @@ class DetectionCatalog:
         Integer labels on the mosaic's grid (any integer type; kept as given,
         e.g. uint8 from :func:`~diffuseradio.postprocess.segment`): 0 is
         background, ``k`` is detection ``k``.
-    probability : numpy.ndarray
+    probability : numpy.ndarray or `~diffuseradio.postprocess.InputGridMap`
         Probability of diffuse emission on the mosaic's grid (NaN = blanked);
         ``(ny, nx)`` or ``(n_classes, ny, nx)`` with one map per diffuse class.
+        An :class:`~diffuseradio.postprocess.InputGridMap` (what
+        :meth:`~diffuseradio.DiffuseDetector.detect` gives) is kept as it is:
+        the map is made on the input's pixels only where it is read.
     rms : `~astropy.units.Quantity`, optional
         Noise (scalar or map, Jy/beam). By default each detection's noise is
         measured around it: the sigma-clipped MAD of the unblanked pixels
@@ -76,9 +79,8 @@ class DetectionCatalog:
     ):
         self.mosaic = mosaic
         self.segmentation = _as_labels(segmentation)
-        self.probability = np.asarray(probability, dtype=np.float32)
-        maps = self.probability if self.probability.ndim == 3 else self.probability[None]
-        if self.segmentation.shape != mosaic.shape or maps.shape[1:] != mosaic.shape:
+        self.probability = _as_map(probability)
+        if self.segmentation.shape != mosaic.shape or self.probability.shape[-2:] != mosaic.shape:
             raise ValueError(
                 f"segmentation {self.segmentation.shape} and probability "
                 f"{self.probability.shape} must be on the mosaic's grid {mosaic.shape}"
@@ -228,12 +230,13 @@ class DetectionCatalog:
         return [name for name in COLUMNS if name != "diffuse_class" or self._multiclass]
 
     def _probabilities(self, box, inside):
-        maps = self.probability if self.probability.ndim == 3 else self.probability[None]
-        total = np.nansum(maps[(slice(None),) + box], axis=0) if maps.shape[0] > 1 else maps[0][box]
+        cut = np.asarray(self.probability[(Ellipsis, *box)])
+        total = cut if cut.ndim == 2 else np.nansum(cut, axis=0)
         return np.nan_to_num(total[inside])
 
     def _diffuse_class(self, box, inside):
-        sums = [np.nansum(plane[box][inside]) for plane in self.probability]
+        cut = np.asarray(self.probability[(Ellipsis, *box)])
+        sums = [np.nansum(plane[inside]) for plane in cut]
         return self.classes[int(np.argmax(sums))]
 
     def _local_rms(self, box, inside):
@@ -465,7 +468,7 @@ class DetectionCatalog:
         shape = self.segmentation.shape
         label_type = smallest_label_type(int(self.segmentation.max(initial=0)))
         write_image_strips(mask_path, mask_header, shape, label_type, _strips(self.segmentation))
-        strips = _strips(self.probability, self.probability.ndim == 3)
+        strips = _strips(self.probability, self.probability.ndim == 3)  # made strip by strip
         write_image_strips(prob_path, prob_header, shape, np.float32, strips)
         return mask_path, prob_path
 
@@ -597,6 +600,13 @@ class DetectionCatalog:
 # ====================================================================
 
 _EMPTY_DS9 = "# Region file format: DS9 astropy/regions\nicrs\n"
+
+
+def _as_map(probability):
+    """A probability map as float32, or an input-grid map made where it is read, as given."""
+    if hasattr(probability, "strips"):
+        return probability
+    return np.asarray(probability, dtype=np.float32)
 
 
 def _as_labels(segmentation):

@@ -210,6 +210,7 @@ def _classify_one(detector, cluster, mosaic, label, settings):
 
 
 def _diffuse_map(probability):
+    probability = np.asarray(probability, dtype=np.float32)  # a cut-out's: small
     return probability if probability.ndim == 2 else np.nansum(probability, axis=0)
 
 

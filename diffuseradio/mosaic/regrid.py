@@ -13,7 +13,7 @@ that goes with it. The functions work on arrays (or anything with ``data``,
   larger beam, ignoring blanked pixels;
 - :func:`smooth_and_resample`: convolve and resample in strips, sampled
   bilinearly (:func:`bilinear_sample`) straight onto the coarser grid;
-- :func:`to_input_grid` and :func:`input_grid_strips`: maps made on a coarser
+- :func:`to_input_grid` and :func:`input_grid_samples`: maps made on a coarser
   grid back on a finer one;
 - :func:`pixel_average` and :func:`pixel_sample`: a finer image averaged
   over, or sampled at, the pixels of a coarser grid related to it by a scale
@@ -45,7 +45,7 @@ __all__ = [
     "check_sampling",
     "separable_factors",
     "smooth_and_resample",
-    "input_grid_strips",
+    "input_grid_samples",
     "to_input_grid",
     "pixel_average",
     "pixel_sample",
@@ -64,7 +64,7 @@ def _axis_weights(positions, size):
     return low, high, (positions - low).astype(np.float32)
 
 
-def bilinear_sample(data, rows, columns):
+def bilinear_sample(data, rows, columns, *, rows_first=None):
     """Sample an image bilinearly on the grid of ``rows`` x ``columns`` positions.
 
     The same values as ``scipy.ndimage.map_coordinates(data, np.meshgrid(rows,
@@ -79,6 +79,11 @@ def bilinear_sample(data, rows, columns):
     rows, columns : array_like
         1-D fractional pixel positions (0 is the centre of the first pixel)
         along the first and the second axis.
+    rows_first : bool, optional
+        Interpolate between rows first (then between columns), or the other
+        way round; by default whichever reads fewer samples. The two orders
+        agree to float32 rounding; fix it where values must repeat exactly
+        whichever part of an image is sampled.
 
     Returns
     -------
@@ -96,7 +101,9 @@ def bilinear_sample(data, rows, columns):
     """
     top, bottom, down = _axis_weights(rows, data.shape[0])
     left, right, across = _axis_weights(columns, data.shape[1])
-    if len(top) * data.shape[1] <= data.shape[0] * len(left):  # rows first: fewer samples
+    if rows_first is None:
+        rows_first = len(top) * data.shape[1] <= data.shape[0] * len(left)  # fewer samples
+    if rows_first:
         upper, lower = data[top], data[bottom]
         strip = upper + down[:, None] * (lower - upper)
         west, east = strip[:, left], strip[:, right]
@@ -456,13 +463,14 @@ def smooth_and_resample(mosaic, beam, pixel_scale, *, block_rows=64):
     return out, wcs, beam
 
 
-def input_grid_strips(maps, matched, mosaic, *, block_rows=256):
-    """Maps made on the working grid, on the input's grid, a strip of rows at a time.
+def input_grid_samples(maps, matched, mosaic, rows, columns):
+    """Maps made on the working grid, sampled at a box of the input's pixels.
 
     The working grid from :func:`to_working_grid` differs from the input's
     only by its pixel scale (same projection, same sky), so the map between
     them is affine; values are interpolated bilinearly
-    (:func:`bilinear_sample`).
+    (:func:`bilinear_sample`, rows first: a pixel has the same value whichever
+    box it is sampled in).
 
     Parameters
     ----------
@@ -472,26 +480,25 @@ def input_grid_strips(maps, matched, mosaic, *, block_rows=256):
         The working-grid image.
     mosaic : diffuseradio.SurveyMosaic
         The input image.
-    block_rows : int, optional
-        Input rows per strip.
+    rows, columns : slice
+        The box, in the input's pixels (steps of 1).
 
-    Yields
-    ------
-    rows : slice
-        The input rows of the strip.
-    strip : numpy.ndarray
-        float32 ``(k, rows, nx)``, a new array (free to modify).
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(k, rows, columns)``, a new array.
     """
-    same = matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs)
+    rows = range(*rows.indices(mosaic.shape[0]))
+    columns = range(*columns.indices(mosaic.shape[1]))
+    if matched.shape == mosaic.shape and matched.wcs.wcs.compare(mosaic.wcs.wcs):
+        box = (slice(None), slice(rows.start, rows.stop), slice(columns.start, columns.stop))
+        return np.array(maps[box], dtype=np.float32)
     factor = float(matched.pixel_scale / mosaic.pixel_scale)
-    columns = (np.arange(mosaic.shape[1]) + 0.5) / factor - 0.5
-    for start in range(0, mosaic.shape[0], block_rows):
-        stop = min(start + block_rows, mosaic.shape[0])
-        if same:
-            yield slice(start, stop), np.array(maps[:, start:stop], dtype=np.float32)
-            continue
-        rows = (np.arange(start, stop) + 0.5) / factor - 0.5
-        yield slice(start, stop), np.stack([bilinear_sample(p, rows, columns) for p in maps])
+    at_rows = (np.asarray(rows) + 0.5) / factor - 0.5
+    at_columns = (np.asarray(columns) + 0.5) / factor - 0.5
+    return np.stack(
+        [bilinear_sample(plane, at_rows, at_columns, rows_first=True) for plane in maps]
+    )
 
 
 def to_input_grid(maps, matched, mosaic, *, block_rows=256):
@@ -506,7 +513,7 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
     mosaic : diffuseradio.SurveyMosaic
         The input image.
     block_rows : int, optional
-        Output rows per strip (:func:`input_grid_strips`).
+        Output rows per strip (:func:`input_grid_samples`).
 
     Returns
     -------
@@ -515,8 +522,9 @@ def to_input_grid(maps, matched, mosaic, *, block_rows=256):
     """
     planes = maps if maps.ndim == 3 else maps[None]
     out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
-    for rows, strip in input_grid_strips(planes, matched, mosaic, block_rows=block_rows):
-        out[:, rows] = strip
+    for start in range(0, mosaic.shape[0], block_rows):
+        rows = slice(start, start + block_rows)
+        out[:, rows] = input_grid_samples(planes, matched, mosaic, rows, slice(None))
     return out if maps.ndim == 3 else out[0]
 
 

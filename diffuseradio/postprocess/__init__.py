@@ -4,11 +4,12 @@ The stage after the network: :mod:`~diffuseradio.postprocess.islands` is the
 island stage of models whose card has one (islands of emission classified as
 a whole by a second network, whose score raises the probability over the
 diffuse ones); :mod:`~diffuseradio.postprocess.input_grid` brings the
-probabilities back to the input's pixels; :mod:`~diffuseradio.postprocess.labels`
+probabilities back to the input's pixels (whole, or where they are read:
+:class:`~diffuseradio.postprocess.InputGridMap`); :mod:`~diffuseradio.postprocess.labels`
 thresholds them (with hysteresis and a minimum area) into labelled regions.
 """
 
-from .input_grid import on_input_pixels
+from .input_grid import InputGridMap, on_input_pixels
 from .islands import (
     IslandStage,
     classifier_cutouts,
@@ -23,6 +24,7 @@ __all__ = [
     "island_stage",
     "IslandStage",
     "on_input_pixels",
+    "InputGridMap",
     "segment",
     "paint_islands",
     "classifier_cutouts",

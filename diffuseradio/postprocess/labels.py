@@ -7,8 +7,9 @@ model is validated with the post-processing it is run with.
 LoTSS-DR2 mosaic's map is never copied whole: each strip is labelled on its
 own (:func:`scipy.ndimage.label`), the regions that continue across a strip
 boundary are joined (connected components of the graph of those contacts,
-:func:`scipy.sparse.csgraph.connected_components`), and the strips are
-labelled again with the joined, filtered and renumbered labels.
+:func:`scipy.sparse.csgraph.connected_components`), and the strips with
+regions are labelled again, from their masks kept bit-packed (1/32 of the
+map's size), with the joined, filtered and renumbered labels.
 """
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..mosaic.writing import smallest_label_type
 __all__ = ["segment"]
 
 
-def segment(probability, threshold, *, min_area=1, low_threshold=None, rows=1024):
+def segment(probability, threshold, *, min_area=1, low_threshold=None, rows=256):
     """Label connected regions of high probability.
 
     Regions are 4-connected (pixels sharing an edge).
@@ -63,23 +64,17 @@ def segment(probability, threshold, *, min_area=1, low_threshold=None, rows=1024
     low = threshold if low_threshold is None else low_threshold
     if low > threshold:
         raise ValueError(f"low_threshold {low} must not exceed threshold {threshold}")
-    strips = [slice(start, start + rows) for start in range(0, probability.shape[0], rows)]
     regions = _StripRegions()
-    for strip in strips:
-        regions.add(np.asarray(probability[strip], dtype=np.float32), low, threshold)
+    for start in range(0, probability.shape[0], rows):
+        regions.add(np.asarray(probability[start : start + rows], dtype=np.float32), low, threshold)
     lookup = regions.final_labels(min_area)
     out = np.zeros(probability.shape, dtype=smallest_label_type(int(lookup.max(initial=0))))
-    offset = 0
-    for strip in strips:
-        labels, count = _label(np.asarray(probability[strip], dtype=np.float32), low)
-        out[strip] = lookup[np.where(labels > 0, labels + offset, 0)]
-        offset += count
+    for start, packed, offset, count in regions.strips:
+        if not lookup[offset + 1 : offset + count + 1].any():
+            continue  # none of its regions is kept
+        local, _ = ndimage.label(np.unpackbits(packed, axis=1, count=out.shape[1]).view(bool))
+        out[start : start + local.shape[0]] = lookup[np.where(local > 0, local + offset, 0)]
     return out
-
-
-def _label(probability, low):
-    """4-connected regions at or above ``low`` (NaN compares False: never detected)."""
-    return ndimage.label(probability >= low)
 
 
 class _StripRegions:
@@ -90,21 +85,30 @@ class _StripRegions:
         self.seeded = [np.zeros(1, bool)]
         self.contacts = []
         self.count = 0
+        self.rows = 0
         self.last_row = None
+        # (first row, mask bit-packed, label offset, count) of the strips with regions
+        self.strips = []
 
     def add(self, probability, low, threshold):
-        labels, count = _label(probability, low)
-        labels = np.where(labels > 0, labels + self.count, 0)
-        self.areas.append(
-            np.bincount(labels.ravel(), minlength=self.count + count + 1)[1 + self.count :]
-        )
-        seeded = np.zeros(count, bool)
-        seeded[labels[probability >= threshold] - self.count - 1] = True
-        self.seeded.append(seeded)
+        """Label the next strip of rows (4-connected regions at or above ``low``)."""
+        start = self.rows
+        self.rows += probability.shape[0]
+        above = probability >= low  # NaN compares False: never detected
+        if not above.any():  # nothing to join to the next strip
+            self.last_row = None
+            return
+        local, count = ndimage.label(above)
+        self.strips.append((start, np.packbits(above, axis=1), self.count, count))
+        self.areas.append(np.bincount(local.ravel(), minlength=count + 1)[1:])
+        seeded = np.zeros(count + 1, bool)
+        seeded[local[probability >= threshold]] = True
+        self.seeded.append(seeded[1:])
+        first_row = np.where(local[0] > 0, local[0] + self.count, 0)
         if self.last_row is not None:
-            touching = (self.last_row > 0) & (labels[0] > 0)
-            self.contacts.append(np.stack([self.last_row[touching], labels[0][touching]]))
-        self.last_row = labels[-1]
+            touching = (self.last_row > 0) & (first_row > 0)
+            self.contacts.append(np.stack([self.last_row[touching], first_row[touching]]))
+        self.last_row = np.where(local[-1] > 0, local[-1] + self.count, 0)
         self.count += count
 
     def final_labels(self, min_area):

@@ -112,9 +112,12 @@ def image_rms(data):
         NaN if no pixel is usable.
     """
     stride = max(1, int(np.ceil(np.sqrt(data.size / MAX_SAMPLES))))
-    sample = np.array(data[::stride, ::stride])
-    release_pages(data)
-    return robust_rms(sample)
+    step = stride * max(1, 256 // stride)  # whole strides of rows, read a block at a time
+    sample = []
+    for start in range(0, data.shape[0], step):
+        sample.append(np.array(data[start : start + step : stride, ::stride]))
+        release_pages(data)
+    return robust_rms(np.concatenate(sample))
 
 
 def _drop_fill_value(sample, max_fraction=0.01):

@@ -11,7 +11,10 @@ side by side, each repeated ``--repeats`` times (the median is shown; the
 machine is noisy, so compare the ratios of one run).
 
 PyBDSF (``bdsf.process_image``, the LoTSS-DR2 settings of ``bench_peers``)
-runs on the same file when it is installed (``--pybdsf``).
+runs on the same file when it is installed (``--pybdsf``). ``--field sky``
+replaces the noise mosaics by simulated LoTSS-like fields (compact sources,
+radio galaxies and diffuse sources: ``bench_peers.simulate``), on which
+PyBDSF has sources to fit, as on the real sky.
 
 It also measures this CPU's bf16 matrix-multiply rate on the same threads
 (a 2048^2 ``torch.matmul`` in bf16), the ceiling the network's convolutions
@@ -25,6 +28,7 @@ Usage::
 
     python benchmarks/bench_cli.py [--sizes 2048 9500 20000] [--repeats 3]
         [--variant="--augment"] [--baseline ../previous-checkout] [--pybdsf]
+        [--field noise|sky]
 """
 
 import argparse
@@ -41,13 +45,25 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_mosaic import make_mosaic  # noqa: E402
+from bench_peers import simulate  # noqa: E402
+
+
+def make_field(path, size, kind):
+    """Write the benchmark's input: a noise mosaic, or a simulated LoTSS-like sky."""
+    if kind == "noise":
+        make_mosaic(path, size)
+        return
+    from diffuseradio.simulate import write_field
+
+    write_field(simulate(size, seed=7), path.with_name(path.name.removesuffix(".image.fits")))
+
 
 PYBDSF = """
 import sys, bdsf
 bdsf.process_image(sys.argv[1], thresh_isl=4.0, thresh_pix=5.0, rms_box=(150, 15),
                    adaptive_rms_box=True, atrous_do=True, atrous_jmax=4, quiet=True,
-                   ncores={threads}).write_catalog(outfile=sys.argv[2], format="fits",
-                   catalog_type="srl", clobber=True)
+                   frequency=1.44e8, ncores={threads}).write_catalog(
+    outfile=sys.argv[2], format="fits", catalog_type="srl", clobber=True)
 """
 
 
@@ -107,6 +123,7 @@ def main():
     )  # fmt: skip
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare")
     parser.add_argument("--pybdsf", action="store_true", help="PyBDSF on the same files")
+    parser.add_argument("--field", choices=["noise", "sky"], default="noise")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     print(f"bf16 matmul on {args.threads} threads: {bf16_matmul_rate(args.threads):.0f} GFLOP/s")
@@ -120,8 +137,8 @@ def main():
           f"{'peak RSS [MiB]':>15} {'runs':>5}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            path = Path(tmp) / f"mosaic{size}.fits"
-            make_mosaic(path, size)
+            path = Path(tmp) / f"mosaic{size}.image.fits"
+            make_field(path, size, args.field)
             runs = {name: [] for name in configurations}
             if args.pybdsf:
                 runs["PyBDSF"] = []

@@ -13,8 +13,11 @@ machine is noisy, so compare the ratios of one run).
 PyBDSF (``bdsf.process_image``, the LoTSS-DR2 settings of ``bench_peers``)
 runs on the same file when it is installed (``--pybdsf``). ``--field sky``
 replaces the noise mosaics by simulated LoTSS-like fields (compact sources,
-radio galaxies and diffuse sources: ``bench_peers.simulate``), on which
-PyBDSF has sources to fit, as on the real sky.
+radio galaxies and diffuse sources at the simulator's default, sky-like
+densities: :class:`~diffuseradio.simulate.SkySimulator`), on which PyBDSF
+has sources to fit, as on the real sky; ``--field dense`` uses the denser
+population of ``bench_peers`` (more clusters and radio galaxies than the sky
+has).
 
 It also measures this CPU's bf16 matrix-multiply rate on the same threads
 (a 2048^2 ``torch.matmul`` in bf16), the ceiling the network's convolutions
@@ -53,9 +56,17 @@ def make_field(path, size, kind):
     if kind == "noise":
         make_mosaic(path, size)
         return
-    from diffuseradio.simulate import write_field
+    import astropy.units as u
 
-    write_field(simulate(size, seed=7), path.with_name(path.name.removesuffix(".image.fits")))
+    from diffuseradio.simulate import SkySimulator, write_field
+
+    if kind == "dense":
+        field = simulate(size, seed=7)
+    else:
+        field = SkySimulator(size, 1.5 * u.arcsec, 6 * u.arcsec, 80 * u.uJy / u.beam, seed=7).field(
+            0
+        )
+    write_field(field, path.with_name(path.name.removesuffix(".image.fits")))
 
 
 PYBDSF = """
@@ -123,7 +134,7 @@ def main():
     )  # fmt: skip
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout to compare")
     parser.add_argument("--pybdsf", action="store_true", help="PyBDSF on the same files")
-    parser.add_argument("--field", choices=["noise", "sky"], default="noise")
+    parser.add_argument("--field", choices=["noise", "sky", "dense"], default="noise")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     print(f"bf16 matmul on {args.threads} threads: {bf16_matmul_rate(args.threads):.0f} GFLOP/s")

@@ -46,10 +46,11 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     -------
     `~astropy.visualization.wcsaxes.WCSAxes`
     """
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     if ax is None:
+        import matplotlib.pyplot as plt  # not needed (nor its start-up paid) to write a file
+
         fig = plt.figure(figsize=(7.5, 6.5))
         ax = fig.add_subplot(projection=catalog.mosaic.wcs)
     mosaic = catalog.mosaic

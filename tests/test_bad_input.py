@@ -122,3 +122,22 @@ def test_survey_and_clusters_refuse_bad_input_in_one_line(tmp_path, model_card, 
     assert main(["clusters", str(table), str(image), "-o", str(tmp_path / "c")]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "cannot read" in error[0] and "as a catalogue" in error[0]
+
+
+def test_a_full_disk_fails_in_one_line_and_leaves_nothing(
+    tmp_path, model_card, capsys, monkeypatch
+):
+    """No space left while the maps are written: one line, exit 1, no partial products."""
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fits.StreamingHDU, "write", full)
+    image = _example(tmp_path)
+    out = tmp_path / "out"
+    code = main(["detect", str(image), "-o", str(out), "--no-progress", "--model", model_card])
+    assert code == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "No space left on device" in error[0], error
+    assert not out.exists() or [p.name for p in out.iterdir()] == []

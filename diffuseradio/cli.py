@@ -127,15 +127,7 @@ def _detect_parser(commands):
         "--batch-size", type=_positive_int, default=8, help="tiles per forward pass"
     )
     _add_augment_argument(parser)
-    parser.add_argument(
-        "--beam",
-        type=_angle("arcsec"),
-        default=None,
-        metavar="ANGLE",
-        help="restoring beam FWHM for images whose header has none, arcsec unless a unit "
-        'is given ("20", "20arcsec", "0.5 arcmin"; an image with a different beam in its '
-        "header is refused)",
-    )
+    _add_beam_argument(parser, "images")
     _add_native_argument(parser, "IMAGE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -182,6 +174,18 @@ def _add_augment_argument(parser):
         action="store_true",
         help="test-time augmentation: the 8 rotations and flips of every tile, averaged "
         "(8 times the network's cost; see DiffuseDetector.predict)",
+    )
+
+
+def _add_beam_argument(parser, images):
+    parser.add_argument(
+        "--beam",
+        type=_angle("arcsec"),
+        default=None,
+        metavar="ANGLE",
+        help=f"restoring beam FWHM for {images} whose header has none, arcsec unless a unit "
+        'is given ("20", "20arcsec", "0.5 arcmin"; one with a different beam in its '
+        "header is refused)",
     )
 
 
@@ -291,27 +295,23 @@ def _check_outputs(images, stems, outdir, overwrite):
         raise ValueError(f"cannot write into the output folder {outdir}: {err.strerror}") from None
 
 
-def _detect_one(detector, args, path, native_path, stem, beam):
-    """Detect in one image and write its products; returns the number of detections."""
-    import astropy.units as u
-
-    from .catalog import write_outputs
+def _read_with_beam(path, beam):
+    """:func:`~diffuseradio.mosaic.survey_mosaic.read_with_beam`, its errors naming ``--beam``."""
     from .exceptions import MissingBeamError
-    from .mosaic import SurveyMosaic
-    from .mosaic.reading import beam_text
+    from .mosaic.survey_mosaic import read_with_beam
 
     try:
-        mosaic = SurveyMosaic.read(path)
+        return read_with_beam(path, beam)
     except MissingBeamError as err:
-        if beam is None:
-            raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
-        mosaic = SurveyMosaic.read(path, beam=beam)
-    else:
-        if beam is not None and not u.isclose(mosaic.beam.major, beam, rtol=0.01):
-            raise ValueError(
-                f"{path} has a {beam_text(mosaic.beam)} beam in its header; --beam is for "
-                "images without one (to measure the image with another beam, fix its header)"
-            )
+        raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
+
+
+def _detect_one(detector, args, path, native_path, stem, beam):
+    """Detect in one image and write its products; returns the number of detections."""
+    from .catalog import write_outputs
+    from .mosaic import SurveyMosaic
+
+    mosaic = _read_with_beam(path, beam)
     native = None if native_path is None else SurveyMosaic.read(native_path)
     catalog = detector.detect(
         mosaic,
@@ -736,6 +736,12 @@ def _clusters_parser(commands):
         help="flag clusters whose cut-out is noisier",
     )
     parser.add_argument("--spectral-index", type=float, default=1.3, help="for radio powers")
+    _add_beam_argument(parser, "mosaics")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="classify every cluster again, replacing an earlier run's products in OUTDIR",
+    )
     parser.add_argument(
         "--scheduler", default=None, metavar="ADDRESS", help="run on this Dask scheduler"
     )
@@ -749,6 +755,7 @@ def _run_clusters(args):
     from .catalog import read_catalogue
     from .clusters import classify_clusters
     from .detector import DiffuseDetector
+    from .exceptions import MissingBeamError
 
     if not args.catalog.exists():
         raise FileNotFoundError(f"no such file: {args.catalog}")
@@ -756,29 +763,34 @@ def _run_clusters(args):
     detector = DiffuseDetector.from_pretrained(
         args.model, device=args.device, precision=args.precision, progress=not args.no_progress
     )
-    table = classify_clusters(
-        detector,
-        clusters,
-        args.mosaics,
-        ra=args.ra,
-        dec=args.dec,
-        redshift=args.z,
-        r500=args.r500,
-        m500=args.m500,
-        name=args.name,
-        box_size=args.box_size * u.Mpc,
-        aperture=args.aperture,
-        spectral_index=args.spectral_index,
-        score_threshold=args.score_threshold,
-        detection_threshold=args.threshold,
-        low_threshold=args.low_threshold,
-        min_area_beams=args.min_area_beams,
-        augment=args.augment,
-        max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
-        outdir=args.output,
-        client=args.scheduler or None,
-        progress=not args.no_progress,
-    )
+    try:
+        table = classify_clusters(
+            detector,
+            clusters,
+            args.mosaics,
+            ra=args.ra,
+            dec=args.dec,
+            redshift=args.z,
+            r500=args.r500,
+            m500=args.m500,
+            name=args.name,
+            box_size=args.box_size * u.Mpc,
+            aperture=args.aperture,
+            spectral_index=args.spectral_index,
+            score_threshold=args.score_threshold,
+            detection_threshold=args.threshold,
+            low_threshold=args.low_threshold,
+            min_area_beams=args.min_area_beams,
+            augment=args.augment,
+            max_rms=None if args.max_rms is None else args.max_rms * u.Jy / u.beam,
+            outdir=args.output,
+            client=args.scheduler or None,
+            progress=not args.no_progress,
+            beam=args.beam,
+            overwrite=args.overwrite,
+        )
+    except MissingBeamError as err:
+        raise MissingBeamError(f"{err}; on the command line: --beam ARCSEC") from None
     covered = int(((table["flags"] & 1) == 0).sum())
     print(
         f"{len(table)} clusters, {covered} covered, {int(table['has_diffuse'].sum())} with "

@@ -78,7 +78,7 @@ CASES = {
     "unit not a brightness": (lambda t: _example(t, _set(BUNIT="K km/s")), [], 1,
                               "is not a surface brightness"),
     "--beam against the header's": (lambda t: _example(t), ["--beam", "20"], 1,
-                                    "--beam is for images without one"),
+                                    "is for images without one"),
     "missing model file URL": (lambda t: _example(t), ["--model", "file:///no/such.json"], 2,
                                "could not download"),
     "unknown model": (lambda t: _example(t), ["--model", "no-such-model"], 2, "no-such-model"),

@@ -269,6 +269,26 @@ def test_resume_skips_done_clusters(classified, survey, detector):
     np.testing.assert_array_equal(again["flags"], clusters["flags"])
 
 
+def test_overwrite_classifies_done_clusters_again(classified, survey, detector):
+    clusters, _, outdir = classified
+    mosaics, table = survey
+    calls = []
+
+    class Counting:
+        card = detector.card
+
+        def detect(self, *args, **kwargs):
+            calls.append(1)
+            return detector.detect(*args, **kwargs)
+
+    again = classify_clusters(
+        Counting(), table, mosaics, outdir=outdir, progress=False, overwrite=True,
+        max_rms=1.5 * RMS * u.Jy / u.beam,
+    )  # fmt: skip
+    assert len(calls) == int(((clusters["flags"] & 1) == 0).sum())  # every covered cluster
+    np.testing.assert_allclose(again["score"], clusters["score"], rtol=1e-6)
+
+
 def test_parallel_on_dask_matches_serial(classified, survey, detector):
     distributed = pytest.importorskip("distributed")
     mosaics, table = survey
@@ -336,6 +356,26 @@ def test_command_line(survey, card, classified, tmp_path, capsys):
     assert main([str(a) for a in wrong]) == 2
     assert "low_threshold must be in (0, threshold=0.3]" in capsys.readouterr().err
     assert not (tmp_path / "none").exists()
+    # --beam: for mosaics without one in their header, refused for one with another
+    beamless = []
+    for path in paths:
+        with fits.open(path) as hdul:
+            header = hdul[0].header
+            for key in ("BMAJ", "BMIN", "BPA"):
+                del header[key]
+            beamless.append(tmp_path / f"beamless-{path.name}")
+            fits.PrimaryHDU(hdul[0].data, header).writeto(beamless[-1])
+    given = ["clusters", catalogue, *beamless, "-o", tmp_path / "beam", "--no-progress"]
+    given += ["--model", card, "--precision", "fp32", "--max-rms", 1.5 * RMS]
+    assert main([str(a) for a in given]) == 2  # no beam: refused before any work
+    assert "--beam ARCSEC" in capsys.readouterr().err
+    beam = mosaics[0].beam.major.to_value(u.arcsec)
+    assert main([str(a) for a in [*given, "--beam", f"{beam}arcsec"]]) == 0
+    capsys.readouterr()
+    with_beam = QTable.read(tmp_path / "beam" / "clusters.ecsv")
+    np.testing.assert_allclose(with_beam["score"], classified[0]["score"], rtol=1e-6)
+    assert main([str(a) for a in [*argv, "--beam", 2 * beam, "-o", tmp_path / "other"]]) == 2
+    assert "is for images without one" in capsys.readouterr().err
 
 
 # ================================================ physics, model-independent

@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from ..exceptions import DiffuseRadioWarning
 from ..mosaic import JY_PER_BEAM, SurveyMosaic
+from ..mosaic.survey_mosaic import read_with_beam
 from ..survey.parallel import connected_client, gather_as_completed
 from .columns import CLUSTER_FLAGS, FAILED, NOISY, NOT_COVERED, PARTLY_BLANKED, read_clusters
 from .physics import radio_power
@@ -130,6 +131,7 @@ class _Settings:
     max_rms: u.Quantity | None
     outdir: Path | None
     cosmology: object
+    beam: object = None
 
 
 def _covering_mosaic(positions, mosaics):
@@ -156,13 +158,13 @@ def _covering_mosaic(positions, mosaics):
     return best
 
 
-def _as_mosaics(mosaics):
+def _as_mosaics(mosaics, beam):
     if isinstance(mosaics, (str, os.PathLike, SurveyMosaic)):
         mosaics = [mosaics]
     sources = list(mosaics)
     if not sources:
         raise ValueError("give at least one mosaic")
-    opened = [m if isinstance(m, SurveyMosaic) else SurveyMosaic.read(m) for m in sources]
+    opened = [m if isinstance(m, SurveyMosaic) else read_with_beam(m, beam) for m in sources]
     labels = [
         str(m) if not isinstance(m, SurveyMosaic) else m.meta.get("path", f"mosaic{i}")
         for i, m in enumerate(sources)
@@ -173,7 +175,7 @@ def _as_mosaics(mosaics):
 def _classify_one(detector, cluster, mosaic, label, settings):
     """Cut out, detect, score and measure one cluster; write its products."""
     if not isinstance(mosaic, SurveyMosaic):
-        mosaic = SurveyMosaic.read(mosaic)
+        mosaic = read_with_beam(mosaic, settings.beam)
     cutout = mosaic.cutout(cluster.position, cluster.box)
     redshift = cluster.redshift if np.isfinite(cluster.redshift) else None
     with warnings.catch_warnings():
@@ -298,6 +300,8 @@ def classify_clusters(
     progress=True,
     return_detections=False,
     cosmology=None,
+    beam=None,
+    overwrite=False,
 ):
     """Score and measure diffuse emission in each cluster of a catalogue.
 
@@ -364,6 +368,13 @@ def classify_clusters(
     cosmology : `~astropy.cosmology.Cosmology`, optional
         For R500 from M500, angular sizes, linear sizes and radio powers
         (default Planck18; recorded in the tables' ``meta["cosmology"]``).
+    beam : `~astropy.units.Quantity` or `radio_beam.Beam`, optional
+        Restoring beam of mosaics (paths) whose header has none; a mosaic
+        with a different beam in its header is refused
+        (:func:`~diffuseradio.mosaic.survey_mosaic.read_with_beam`).
+    overwrite : bool, optional
+        Classify every covered cluster again, replacing the products of an
+        earlier run in ``outdir`` instead of reusing them.
 
     Returns
     -------
@@ -414,12 +425,13 @@ def classify_clusters(
         max_rms=None if max_rms is None else u.Quantity(max_rms, JY_PER_BEAM),
         outdir=None if outdir is None else Path(outdir),
         cosmology=cosmology or Planck18,
+        beam=beam,
     )
     columns = {"ra": ra, "dec": dec, "redshift": redshift, "r500": r500, "m500": m500, "name": name}
     catalogue, positions = read_clusters(
         clusters, columns, box_size, fallback_box_size, aperture, settings.cosmology
     )
-    sources, opened, labels = _as_mosaics(mosaics)
+    sources, opened, labels = _as_mosaics(mosaics, settings.beam)
     covering = _covering_mosaic(positions, opened)
     if settings.outdir is not None:
         settings.outdir.mkdir(parents=True, exist_ok=True)
@@ -429,7 +441,8 @@ def classify_clusters(
         if index < 0:
             results[cluster.key] = (_row(cluster, settings), None)
             continue
-        done = None if settings.outdir is None else read_done(settings.outdir, cluster)
+        resume = settings.outdir is not None and not overwrite
+        done = read_done(settings.outdir, cluster) if resume else None
         if done is not None:
             results[cluster.key] = done
         else:

@@ -20,13 +20,14 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_area
 
 from ..atomic import atomic_write
-from ..exceptions import InvalidImageError
+from ..exceptions import InvalidImageError, MissingBeamError
 from . import noise, regrid
 from .reading import (
     JY_PER_BEAM,
     as_2d_image,
     as_beam,
     as_celestial_wcs,
+    beam_text,
     blank_absurd_pixels,
     describe,
     has_finite,
@@ -36,7 +37,7 @@ from .reading import (
 )
 from .tiling import tile_slices
 
-__all__ = ["SurveyMosaic", "Tile"]
+__all__ = ["SurveyMosaic", "Tile", "read_with_beam"]
 
 
 @dataclass(frozen=True)
@@ -491,3 +492,45 @@ class SurveyMosaic:
         if box is None:
             return max(16, self._to_pixels(30 * self.beam.major, "box"))
         return self._to_pixels(box, "box")
+
+
+def read_with_beam(source, beam=None):
+    """Read an image, with ``beam`` for one whose header has none.
+
+    :meth:`SurveyMosaic.read` with ``beam=`` overrides the header's beam;
+    here a header beam is kept and a different ``beam`` is refused, since a
+    wrong beam changes every flux density silently. This is what the command
+    line's ``--beam`` means.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        The FITS image.
+    beam : `~astropy.units.Quantity` or `radio_beam.Beam`, optional
+        The restoring beam (its FWHM) of an image whose header has none.
+
+    Returns
+    -------
+    SurveyMosaic
+
+    Raises
+    ------
+    diffuseradio.MissingBeamError
+        If the header has no beam and ``beam`` is not given.
+    ValueError
+        If the header has a beam that differs from ``beam`` by more than 1 %.
+    """
+    try:
+        mosaic = SurveyMosaic.read(source)
+    except MissingBeamError:
+        if beam is None:
+            raise
+        return SurveyMosaic.read(source, beam=beam)
+    given = as_beam(beam) if beam is not None else None
+    if given is not None and not u.isclose(mosaic.beam.major, given.major, rtol=0.01):
+        raise ValueError(
+            f"{source} has a {beam_text(mosaic.beam)} beam in its header; the beam given "
+            f"({beam_text(given)}) is for images without one (to measure the image with "
+            "another beam, fix its header)"
+        )
+    return mosaic

@@ -860,6 +860,12 @@ def _survey_parser(commands):
         help="largest separation of a cluster match (arcmin unless a unit is given)",
     )
     _add_augment_argument(parser)
+    _add_beam_argument(parser, "mosaics")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="process every mosaic again, replacing an earlier run's outputs in OUTDIR",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_survey)
 
@@ -887,6 +893,8 @@ def _run_survey(args):
         crossmatch=args.crossmatch,
         crossmatch_radius=args.crossmatch_radius,
         progress=not args.no_progress,
+        beam=args.beam,
+        overwrite=args.overwrite,
     )
     result.summary.pprint_all()
     total, failed = len(result.summary), len(result.failed)

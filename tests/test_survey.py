@@ -224,6 +224,36 @@ def test_new_settings_redo_mosaics_loading_the_model_once_per_worker(
     ] == pytest.approx(0.6)
 
 
+def test_overwrite_redoes_and_beam_is_for_mosaics_without_one(
+    mosaics, model_card, client, tmp_path
+):
+    first = run_survey(mosaics[:1], tmp_path / "out", model=model_card, client=client, **SETTINGS)
+    again = run_survey(
+        mosaics[:1], tmp_path / "out", model=model_card, client=client, overwrite=True, **SETTINGS
+    )
+    assert not again.summary["resumed"].any()
+    assert len(again.catalog) == len(first.catalog) > 0
+    with fits.open(mosaics[0]) as hdul:
+        header = hdul[0].header
+        beam = header["BMAJ"] * u.deg
+        for key in ("BMAJ", "BMIN", "BPA"):
+            del header[key]
+        beamless = tmp_path / "in" / "beamless.fits"
+        beamless.parent.mkdir()
+        fits.PrimaryHDU(hdul[0].data, header).writeto(beamless)
+    refused = run_survey(beamless, tmp_path / "a", model=model_card, client=client, **SETTINGS)
+    assert "no restoring beam" in refused.summary["reason"][0]
+    given = run_survey(
+        beamless, tmp_path / "b", model=model_card, client=client, beam=beam, **SETTINGS
+    )
+    assert list(given.summary["status"]) == ["done"]
+    assert len(given.catalog) == len(first.catalog)
+    other = run_survey(
+        mosaics[:1], tmp_path / "c", model=model_card, client=client, beam=2 * beam, **SETTINGS
+    )
+    assert "is for images without one" in other.summary["reason"][0]
+
+
 def test_corrupt_mosaic_fails_alone(mosaics, model_card, client, tmp_path):
     bad = tmp_path / "in" / "broken.fits"
     bad.parent.mkdir()

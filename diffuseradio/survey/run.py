@@ -98,6 +98,8 @@ def run_survey(
     crossmatch=None,
     crossmatch_radius=3 * u.arcmin,
     progress=True,
+    beam=None,
+    overwrite=False,
 ):
     """Detect diffuse emission in many mosaics, in parallel, resumably.
 
@@ -175,6 +177,13 @@ def run_survey(
         Largest separation of a cross-match.
     progress : bool, optional
         Show a progress bar over the mosaics.
+    beam : `~astropy.units.Quantity`, optional
+        Restoring beam (FWHM) of mosaics whose header has none; a mosaic
+        with another beam in its header fails, with the reason
+        (:func:`~diffuseradio.mosaic.survey_mosaic.read_with_beam`).
+    overwrite : bool, optional
+        Process every mosaic again, replacing the outputs of an earlier run,
+        instead of skipping the mosaics it did.
 
     Returns
     -------
@@ -214,6 +223,7 @@ def run_survey(
         augment=bool(augment),
         outdir=outdir,
         spread_gpus=client is None,
+        beam=None if beam is None else _angle(beam, "beam"),
     )
     settings = job.settings(card)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +243,7 @@ def run_survey(
             cluster=cluster,
             progress=progress,
             match_radius=match_radius,
+            overwrite=overwrite,
             **crossmatching,
         )
 
@@ -248,6 +259,7 @@ def _run_locked(
     match_radius,
     crossmatch,
     crossmatch_radius,
+    overwrite,
 ):
     """The survey's work, while it holds the output folder's lock."""
     outdir = job.outdir
@@ -255,7 +267,7 @@ def _run_locked(
     todo = {
         s: (p, native_paths[s])
         for s, p in mosaics.items()
-        if not manifest.is_done(s, p, native_paths[s], settings)
+        if overwrite or not manifest.is_done(s, p, native_paths[s], settings)
     }
     if len(todo) < len(mosaics):
         log.info(

@@ -10,6 +10,7 @@ from ..catalog.products import write_outputs
 from ..detector import DiffuseDetector
 from ..exceptions import DiffuseRadioWarning
 from ..mosaic import SurveyMosaic
+from ..mosaic.survey_mosaic import read_with_beam
 from .manifest import file_state
 
 __all__ = ["Job", "process_mosaic", "release_detectors", "mosaic_outcome", "error_reason"]
@@ -37,6 +38,7 @@ class Job:
     augment: bool
     outdir: Path
     spread_gpus: bool
+    beam: object = None  # for mosaics whose header has none
 
     def settings(self, card):
         """What a mosaic's outputs depend on: it is redone when they change."""
@@ -48,6 +50,8 @@ class Job:
             "min_area_beams": self.min_area_beams,
             "precision": str(self.precision),
             "augment": self.augment,
+            # only when given, so that the records of earlier runs stay valid
+            **({} if self.beam is None else {"beam_arcsec": float(self.beam.to_value("arcsec"))}),
         }
 
 
@@ -72,7 +76,7 @@ def process_mosaic(path, native, stem, job):
     start = time.perf_counter()
     try:
         detector = _worker_detector(job)
-        mosaic = SurveyMosaic.read(path)
+        mosaic = read_with_beam(path, job.beam)
         catalog = detector.detect(
             mosaic,
             native=None if native is None else SurveyMosaic.read(native),

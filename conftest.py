@@ -7,7 +7,7 @@ import pytest
 
 #: The documentation's Sphinx extension needs Sphinx, which the test
 #: environment does not install: it is built, not tested.
-collect_ignore = ["docs/cli_reference.py"]
+collect_ignore = ["docs/cli_reference.py", "docs/inventories"]
 
 #: Where the project's real observed radio images live (outside the package):
 #: ``../shared/data/real`` next to the repository, or $DIFFUSERADIO_REAL_DATA.

@@ -5,7 +5,7 @@ through the stages, each entered once:
 
 1. ``preprocess``: bring the image to the model's working beam and pixel
    scale and stack its input channels, in units of the local noise
-   (:func:`~diffuseradio.preprocess.model_input`);
+   (``model_input``);
 2. ``models``: run the network over overlapping tiles and stitch them
    (:func:`~diffuseradio.models.predict_image`);
 3. ``postprocess``: for a model whose card has an island stage, classify
@@ -206,7 +206,7 @@ class DiffuseDetector:
         native : `~diffuseradio.SurveyMosaic`, optional
             Only for models with a native channel: the native-resolution
             image of the same field, on a finer version of ``mosaic``'s grid
-            (see :func:`~diffuseradio.preprocess.model_input`).
+            (see ``model_input``).
         batch_size : int, optional
             Tiles per forward pass.
         augment : bool, optional

@@ -27,7 +27,7 @@ def plot_detections(catalog, ax=None, *, stretch_sigma=(-2, 50), contour_levels=
     The image is drawn in mJy/beam (asinh stretch, with a colour bar), the
     detections' outlines are those of the mask (the catalogue's
     segmentation), each with its id; the beam is drawn in the lower left, a
-    scale bar in the lower right. Images larger than :data:`DISPLAY_PIXELS`
+    scale bar in the lower right. Images larger than ``DISPLAY_PIXELS``
     on a side are drawn from their average over blocks of pixels (the mask
     from its block maximum), on the image's own pixel coordinates.
 
@@ -254,7 +254,7 @@ def plot_roc(validation, ax=None, *, label=None):
     Parameters
     ----------
     validation : ScoreValidation
-        From :func:`validate_scores`.
+        From :func:`~diffuseradio.clusters.validate_scores`.
     ax : `matplotlib.axes.Axes`, optional
         Where to draw (a new figure when omitted).
     label : str, optional

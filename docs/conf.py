@@ -16,9 +16,15 @@ copyright = f"{datetime.date.today().year}, {author}"
 release = _version("diffuseradio")
 version = release.split("+")[0]
 
-extensions = [e for e in extensions if e != "sphinx.ext.intersphinx"] + ["cli_reference"]
-# The build machine has no network: no intersphinx inventories.
-intersphinx_mapping = {}
+extensions = [*extensions, "cli_reference"]
+# The build machine has no network: intersphinx reads local inventories of the
+# objects these docs refer to (written by inventories/make_inventories.py).
+from inventories.make_inventories import PROJECTS  # noqa: E402
+
+intersphinx_mapping = {
+    project: (url, str(Path(__file__).parent / "inventories" / f"{project}.inv"))
+    for project, (url, _) in PROJECTS.items()
+}
 exclude_patterns = [*exclude_patterns, "_build", "plots"]
 html_title = f"{project} v{release}"
 html_static_path = ["_static"]
@@ -29,5 +35,10 @@ html_theme_options = {
     "icon_links": [],
 }
 html_theme_options.pop("external_links", None)
-nitpicky = False
+nitpicky = True
+nitpick_ignore = [
+    # from the docstring of astropy's own Unit class, which JY_PER_BEAM (a unit) shows
+    ("py:obj", "Unit"),
+    ("py:obj", "UnitBase"),
+]
 suppress_warnings = ["config.cache"]

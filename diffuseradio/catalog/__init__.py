@@ -1,10 +1,10 @@
 """Catalogues of diffuse-emission detections and the files they become.
 
-:class:`DetectionCatalog` (:mod:`~diffuseradio.catalog.detections`) measures
+:class:`~diffuseradio.DetectionCatalog` (``detections``) measures
 each detection on the input pixels, in the columns and with the quality flags
-of :mod:`~diffuseradio.catalog.columns`; :mod:`~diffuseradio.catalog.crossmatch`
+of ``columns``; ``crossmatch``
 matches detections with other catalogues;
-:mod:`~diffuseradio.catalog.products` writes one image's ``STEM.*`` files
+``products`` writes one image's ``STEM.*`` files
 (for ``diffuseradio detect`` and surveys alike).
 """
 

@@ -52,7 +52,7 @@ class DetectionCatalog:
         Noise (scalar or map, Jy/beam). By default each detection's noise is
         measured around it: the sigma-clipped MAD of the unblanked pixels
         outside any detection within 15 beams of it, a constant fill value
-        left out (:func:`~diffuseradio.mosaic.noise.robust_rms`; the mosaic's
+        left out (``robust_rms``; the mosaic's
         global rms when fewer than 100 such pixels exist or they hold no
         noise).
     classes : list of str, optional
@@ -124,7 +124,7 @@ class DetectionCatalog:
         """The catalogue as a `~astropy.table.QTable` (one row per detection).
 
         Its ``meta`` holds the measurement settings and provenance, updated
-        with :attr:`meta` (where a caller may add e.g. ``command``).
+        with ``meta`` (where a caller may add e.g. ``command``).
         """
         if self._table is None:
             self._table = self._measure()

@@ -1,11 +1,11 @@
 """Networks, model cards, the model registry, and device/precision choice.
 
-:mod:`~diffuseradio.models.card` (the whole card schema),
-:mod:`~diffuseradio.models.architectures` (the networks a card can name),
-:mod:`~diffuseradio.models.registry` (names, versions, safe loading and
-saving), :mod:`~diffuseradio.models.hub` (downloads, cache, sha256),
-:mod:`~diffuseradio.models.inference` (tiles through the network),
-:mod:`~diffuseradio.models.device` (device and precision). See
+``card`` (the whole card schema),
+``architectures`` (the networks a card can name),
+``registry`` (names, versions, safe loading and
+saving), ``hub`` (downloads, cache, sha256),
+``inference`` (tiles through the network),
+``device`` (device and precision). See
 :doc:`/models` for the registry and the card format.
 """
 

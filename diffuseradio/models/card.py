@@ -66,7 +66,7 @@ class ModelCard:
         Overlap of neighbouring tiles, in pixels.
     normalization : dict
         ``{"name": ..., "parameters": {...}}``, a normalisation registered in
-        `diffuseradio.preprocess.normalization.NORMALIZATIONS` and its keyword parameters.
+        ``diffuseradio.preprocess.normalization.NORMALIZATIONS`` and its keyword parameters.
     threshold : float
         Recommended probability threshold, in (0, 1): it seeds detections.
     low_threshold : float, optional
@@ -76,7 +76,7 @@ class ModelCard:
     min_area_beams : float, optional
         Recommended smallest detection, in working beams (default 4).
     islands : dict, optional
-        The second stage (:mod:`diffuseradio.postprocess.islands`), for a model with one
+        The second stage (``diffuseradio.postprocess.islands``), for a model with one
         diffuse class: the fields of
         :class:`~diffuseradio.models.IslandSettings` and ``"args"``, the
         keyword arguments of the
@@ -184,7 +184,7 @@ class ModelCard:
 
         A model with a ``"native"`` channel sees, next to its working-beam
         (``"tapered"``) image, the image at this finer beam averaged over
-        each working pixel (see :func:`diffuseradio.preprocess.inputs.model_input`).
+        each working pixel (see ``diffuseradio.preprocess.model_input``).
         """
         if len(self.input_channels) < 2:
             return None

@@ -144,7 +144,7 @@ def select_precision(precision="auto", device="cpu"):
         ``"auto"``, ``"fp32"`` (``"float32"``), ``"bf16"`` (``"bfloat16"``),
         or ``torch.float32`` / ``torch.bfloat16``. ``"auto"`` gives bfloat16
         on CUDA devices that support it and on CPUs with native bf16
-        instructions (:func:`cpu_supports_bf16`), and float32 elsewhere
+        instructions (``cpu_supports_bf16``), and float32 elsewhere
         (including MPS).
     device : str or torch.device, optional
         The device the network runs on (already resolved, or any value
@@ -229,7 +229,7 @@ def inference_context(device, precision):
         The device the network runs on.
     precision : torch.dtype or str
         ``torch.float32`` (no autocast) or ``torch.bfloat16`` (autocast), or
-        one of the names in :data:`PRECISIONS`.
+        one of the names in ``PRECISIONS``.
 
     Yields
     ------

@@ -39,7 +39,7 @@ def predict_image(
     image : numpy.ndarray
         Normalised input, ``(H, W)`` or ``(C, H, W)``; NaN-free.
     tile_size, overlap : int
-        Tiling of the image (see :func:`diffuseradio.mosaic.tiling.tile_slices`).
+        Tiling of the image (see ``diffuseradio.mosaic.tiling.tile_slices``).
     batch_size : int, optional
         Tiles per forward pass.
     device : str or torch.device, optional

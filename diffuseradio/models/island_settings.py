@@ -29,7 +29,7 @@ class IslandSettings:
         (0, 1): each connected region of the segmentation network's
         probability at or above it, of which at least ``region_cover`` lies
         on classified islands, is capped at the highest score of those
-        islands (see :func:`paint_islands`).
+        islands (see ``paint_islands``).
     region_cover : float
         Fraction of a region's pixels on islands for the cap to apply.
     """

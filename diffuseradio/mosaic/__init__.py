@@ -1,10 +1,10 @@
 """Survey mosaics: reading radio images, their noise, regridding and tiling.
 
-:class:`SurveyMosaic` is the one object the package reads images through.
-The modules behind it are :mod:`~diffuseradio.mosaic.reading` (every form an
-input can take), :mod:`~diffuseradio.mosaic.noise` (robust rms),
-:mod:`~diffuseradio.mosaic.regrid` (convolution and resampling between grids
-of one projection) and :mod:`~diffuseradio.mosaic.tiling` (overlapping tiles
+:class:`~diffuseradio.SurveyMosaic` is the one object the package reads images through.
+The modules behind it are ``reading`` (every form an
+input can take), ``noise`` (robust rms),
+``regrid`` (convolution and resampling between grids
+of one projection) and ``tiling`` (overlapping tiles
 and their blended stitching, shared by training and inference).
 """
 

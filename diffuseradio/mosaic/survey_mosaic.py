@@ -153,7 +153,7 @@ class SurveyMosaic:
         -----
         DiffuseRadioWarning
             When pixels brighter than
-            :data:`~diffuseradio.mosaic.reading.ABSURD_JY_PER_BEAM` (fill
+            ``ABSURD_JY_PER_BEAM`` (fill
             values, corruption) are blanked.
         MissingBeamError
             If no beam is found and ``beam`` is not given.
@@ -205,7 +205,7 @@ class SurveyMosaic:
 
     @property
     def unit(self):
-        """Unit of :attr:`data`: always Jy/beam."""
+        """Unit of ``data``: always Jy/beam."""
         return JY_PER_BEAM
 
     @property
@@ -361,7 +361,7 @@ class SurveyMosaic:
         beam : `radio_beam.Beam` or `~astropy.units.Quantity`
             Target beam; an angle means a circular beam of that FWHM. A target
             whose major axis is (nearly) this image's own is reached a few per
-            cent larger (:func:`~diffuseradio.mosaic.regrid.reachable_beam`):
+            cent larger (``reachable_beam``):
             the result's ``beam`` says which.
 
         Returns
@@ -431,7 +431,7 @@ class SurveyMosaic:
         same projection and covers the same sky; since only the pixel scale
         changes, the map between the two grids is affine and the bilinear
         sampling separates into rows and columns
-        (:func:`~diffuseradio.mosaic.regrid.bilinear_sample`).
+        (``bilinear_sample``).
 
         Parameters
         ----------
@@ -497,7 +497,7 @@ class SurveyMosaic:
 def read_with_beam(source, beam=None):
     """Read an image, with ``beam`` for one whose header has none.
 
-    :meth:`SurveyMosaic.read` with ``beam=`` overrides the header's beam;
+    :meth:`~diffuseradio.SurveyMosaic.read` with ``beam=`` overrides the header's beam;
     here a header beam is kept and a different ``beam`` is refused, since a
     wrong beam changes every flux density silently. This is what the command
     line's ``--beam`` means.

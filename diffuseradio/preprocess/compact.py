@@ -148,7 +148,7 @@ def subtract_compact(tapered, native, **kwargs):
         centre, as the LoTSS mosaics or any grid made by
         :meth:`~diffuseradio.SurveyMosaic.resample`).
     **kwargs
-        ``size_beams``, ``seed_snr``, ``grow_snr`` of :func:`compact_model`.
+        ``size_beams``, ``seed_snr``, ``grow_snr`` of ``compact_model``.
 
     Returns
     -------

@@ -109,7 +109,7 @@ class CalibrationArtefact:
 
         Parameters
         ----------
-        beam : `~diffuseradio.simulate.beam.PixelBeam`
+        beam : ``PixelBeam`` (the beam on the pixel grid)
             Restoring beam on the target grid.
         x, y : float, optional
             Pixel position of the bright source.

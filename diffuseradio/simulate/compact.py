@@ -39,7 +39,7 @@ class SourceCounts:
     coefficients : sequence of float, optional
         Coefficients ``a_i`` of ``log10(S^2.5 dN/dS) = sum a_i x^i`` with
         ``x = log10(S/Jy)`` and counts in Jy^1.5 sr^-1; default
-        :data:`INTEMA2017`.
+        ``INTEMA2017``.
     reference_frequency : `~astropy.units.Quantity`, optional
         Frequency of the fit (150 MHz).
     spectral_index : float, optional
@@ -162,7 +162,7 @@ class CompactSource(Component):
 
     Its image is computed analytically as the beam convolved with its own
     Gaussian at the exact sub-pixel position, so a point source's image *is*
-    the beam and its flux density is exact. (Its :meth:`sky_model`, which a
+    the beam and its flux density is exact. (Its ``sky_model``, which a
     point cannot be sampled into, uses a Gaussian of at least 0.5 pixel.)
 
     Parameters
@@ -221,7 +221,7 @@ class CompactSource(Component):
 
         Parameters
         ----------
-        beam : `~diffuseradio.simulate.beam.PixelBeam`
+        beam : ``PixelBeam`` (the beam on the pixel grid)
             Restoring beam on the target grid.
         x, y : float, optional
             Pixel position.

@@ -101,7 +101,7 @@ class Component:
 
         Parameters
         ----------
-        beam : `~diffuseradio.simulate.beam.PixelBeam`
+        beam : ``PixelBeam`` (the beam on the pixel grid)
             Restoring beam on the target pixel grid.
         x, y : float, optional
             Pixel position of the component's centre.
@@ -129,7 +129,7 @@ class Component:
 
         Parameters
         ----------
-        beam : `~diffuseradio.simulate.beam.PixelBeam`
+        beam : ``PixelBeam`` (the beam on the pixel grid)
             Restoring beam on the target pixel grid (its pixel scale, and
             its width for the binning of very large models).
         x, y : float, optional

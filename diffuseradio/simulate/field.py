@@ -81,7 +81,7 @@ class SimulatedField:
 
     Attributes
     ----------
-    mosaic : `~diffuseradio.mosaic.SurveyMosaic`
+    mosaic : `~diffuseradio.SurveyMosaic`
         The image in Jy/beam (float32) with a LoTSS-style header; its
         ``meta`` holds ``seed`` and ``index``.
     truth : numpy.ndarray
@@ -112,7 +112,7 @@ class SimulatedField:
         ``objects``) whose own beam-convolved model is above ``k`` times the
         local noise there and brightest among the objects; 0 elsewhere. Used
         to count objects found and radio galaxies taken for diffuse emission.
-    native : `~diffuseradio.mosaic.SurveyMosaic` or None
+    native : `~diffuseradio.SurveyMosaic` or None
         The same sky at the simulator's ``native_beam`` on a finer grid, with
         noise of its own; None unless asked for.
     """
@@ -161,12 +161,12 @@ class SkySimulator:
         Master seed; field ``i`` uses ``SeedSequence(seed, spawn_key=(i,))``,
         so fields are reproducible bit-for-bit and independent across
         indices (training workers draw disjoint indices). Drawn at random
-        (and kept in :attr:`seed`) when omitted.
+        (and kept in ``seed``) when omitted.
     frequency : `~astropy.units.Quantity`, optional
         Observing frequency (144 MHz), written as RESTFRQ; compact-source
         counts are scaled to it.
     center : `~astropy.coordinates.SkyCoord`, optional
-        Sky position of the field centre (default :data:`DEFAULT_CENTER`).
+        Sky position of the field centre (default ``DEFAULT_CENTER``).
     truth_threshold : float, optional
         ``k`` of the truth definition (module docstring), default 1.
     detection_snr : float, optional
@@ -182,7 +182,7 @@ class SkySimulator:
     native_beam : `radio_beam.Beam` or `~astropy.units.Quantity`, optional
         Also make each field's image at this finer resolution, as a survey's
         native image next to its tapered one (LoTSS: 6" and 20"), in
-        :attr:`SimulatedField.native`. Each extended source's sky model is
+        ``SimulatedField.native``. Each extended source's sky model is
         then drawn once, on the native grid, convolved there with each beam,
         and the main image sampled at its pixel centres, so both images show
         the same sky (as if the main one were made from the native one, the

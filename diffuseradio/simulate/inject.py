@@ -25,7 +25,7 @@ def inject(mosaic, component, position, *, threshold=1.0, rms=None):
 
     Parameters
     ----------
-    mosaic : `~diffuseradio.mosaic.SurveyMosaic`
+    mosaic : `~diffuseradio.SurveyMosaic`
         The real image.
     component : `~diffuseradio.simulate.Component` or `~diffuseradio.simulate.CalibrationArtefact`
         What to inject, e.g. a :class:`~diffuseradio.simulate.RadioHalo`.
@@ -40,7 +40,7 @@ def inject(mosaic, component, position, *, threshold=1.0, rms=None):
 
     Returns
     -------
-    injected : `~diffuseradio.mosaic.SurveyMosaic`
+    injected : `~diffuseradio.SurveyMosaic`
         A new mosaic with the component added.
     truth : numpy.ndarray
         uint8 map on the same grid: the component's truth class (1 halo,

@@ -27,7 +27,7 @@ def correlated_noise(shape, beam, rng):
     ----------
     shape : tuple of int
         ``(ny, nx)``.
-    beam : `~diffuseradio.simulate.beam.PixelBeam`
+    beam : ``PixelBeam`` (the beam on the pixel grid)
         Restoring beam on the grid.
     rng : numpy.random.Generator
         Source of randomness.

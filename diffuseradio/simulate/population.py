@@ -133,7 +133,7 @@ class Population:
         Probability that a halo cluster has a radio-loud BCG at its centre
         (0.6; mini-halos always have one).
     snr : dict
-        Target integrated S/N range per kind, see :data:`DEFAULT_SNR`
+        Target integrated S/N range per kind, see ``DEFAULT_SNR``
         (halos 3-300).
     source_counts : SourceCounts
         Counts of compact sources (Intema et al. 2017 fit).

@@ -125,13 +125,13 @@ def run_survey(
     Parameters
     ----------
     paths : str, os.PathLike or sequence of them
-        Mosaic FITS files, with distinct stems (:func:`mosaic_stem`).
+        Mosaic FITS files, with distinct stems (:func:`~diffuseradio.catalog.mosaic_stem`).
     outdir : str or os.PathLike
         Output folder (created if needed).
     natives : sequence of str or os.PathLike, optional
         For a model with a native-resolution channel: the native image of
         each mosaic, in the same order (e.g. the LoTSS 6" mosaic of each 20"
-        one; see :func:`~diffuseradio.preprocess.inputs.model_input`). Without them
+        one; see ``model_input``). Without them
         such a model needs native-resolution mosaics. A mosaic is redone
         when its native image changes.
     model : str or os.PathLike, optional

@@ -84,11 +84,24 @@ from pathlib import Path
 import astropy.units as u
 from radio_beam import Beam
 
-__all__ = ["TrainingConfig"]
+__all__ = [
+    "TrainingConfig",
+    "ModelSection",
+    "GridSection",
+    "NormalizationSection",
+    "DataSection",
+    "TrainingSection",
+]
 
 
 @dataclass
 class ModelSection:
+    """The ``[model]`` table of a training configuration.
+
+    The network: its architecture and arguments.
+    Its fields are the table's keys, described in :class:`TrainingConfig`.
+    """
+
     name: str = "diffuse-unet"
     version: str = "0.1.0"
     architecture: str = "unet"
@@ -101,6 +114,12 @@ class ModelSection:
 
 @dataclass
 class GridSection:
+    """The ``[grid]`` table of a training configuration.
+
+    The working grid: beam, pixel scale and tiles.
+    Its fields are the table's keys, described in :class:`TrainingConfig`.
+    """
+
     beam_arcsec: float = 20.0
     pixel_scale_arcsec: float = 6.0
     accepted_beam_arcsec: list = field(default_factory=lambda: [4.0, 90.0])
@@ -111,6 +130,12 @@ class GridSection:
 
 @dataclass
 class NormalizationSection:
+    """The ``[normalization]`` table of a training configuration.
+
+    How images become network input.
+    Its fields are the table's keys, described in :class:`TrainingConfig`.
+    """
+
     name: str = "snr_asinh"
     parameters: dict = field(default_factory=lambda: {"softening": 3.0})
     rms_box_beams: float = 30.0
@@ -118,6 +143,12 @@ class NormalizationSection:
 
 @dataclass
 class DataSection:
+    """The ``[data]`` table of a training configuration.
+
+    The simulated training fields.
+    Its fields are the table's keys, described in :class:`TrainingConfig`.
+    """
+
     field_size: int = 512
     tiles_per_field: int = 4
     fields_per_batch: int = 1
@@ -162,6 +193,12 @@ class DataSection:
 
 @dataclass
 class TrainingSection:
+    """The ``[training]`` table of a training configuration.
+
+    The optimisation.
+    Its fields are the table's keys, described in :class:`TrainingConfig`.
+    """
+
     batch_size: int = 8
     steps_per_epoch: int = 200
     epochs: int = 20

@@ -1,9 +1,9 @@
 """Training data: simulated fields made on the fly, or image/mask FITS pairs.
 
 Both datasets go through the same resolution matching
-(:func:`diffuseradio.preprocess.working_grid.to_working_grid`), channel stacking and
+(``diffuseradio.preprocess.working_grid.to_working_grid``), channel stacking and
 normalisation (:func:`diffuseradio.preprocess.inputs.stack_channels`) and tiling
-(:func:`diffuseradio.mosaic.tiling.tile_slices`) as inference. Items are
+(``diffuseradio.mosaic.tiling.tile_slices``) as inference. Items are
 deterministic functions of their index, so a run is reproducible whatever
 the number of data-loader workers or processes, and resuming continues with
 exactly the data an uninterrupted run would have seen.
@@ -78,7 +78,7 @@ def pixel_weights(
     balance_area_beams : float, optional
         Each connected diffuse region smaller than this many beams gets the
         weight ``sqrt(balance_area_beams / area)`` (at most
-        :data:`MAX_OBJECT_WEIGHT`), so that its loss counts more like a
+        ``MAX_OBJECT_WEIGHT``), so that its loss counts more like a
         large object's; 0 turns this off.
 
     Returns
@@ -119,7 +119,7 @@ def simulated_field(config, seed, index, *, validation=False):
     whose beam is coarser than the working beam is simulated at the pixel
     scale the detector would resample it to; every field is then brought to
     the working grid as the detector brings an image
-    (:func:`~diffuseradio.preprocess.working_grid.to_working_grid`).
+    (``to_working_grid``).
 
     Parameters
     ----------
@@ -279,7 +279,7 @@ class FitsPairTiles(torch.utils.data.Dataset):
     <diffuseradio.SurveyMosaic.read>`, brought to the working grid and
     normalised exactly as at inference; its mask (integer class labels on
     the image's grid) is reprojected to the working grid by nearest
-    neighbour. Tiles follow :func:`~diffuseradio.mosaic.tiling.tile_slices`; each
+    neighbour. Tiles follow ``tile_slices``; each
     item gets a rotation/flip drawn from ``(seed, index)``.
 
     Parameters

@@ -200,7 +200,7 @@ def sweep_points(card, sweep=False):
     sweep : bool, optional
         Every threshold of :data:`~diffuseradio.training.OPERATING_THRESHOLDS`,
         with low thresholds from 0.1 up to it in steps of 0.2 and the minimum
-        areas of :data:`SWEEP_MIN_AREAS`.
+        areas of ``SWEEP_MIN_AREAS``.
 
     Returns
     -------

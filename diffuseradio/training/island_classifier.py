@@ -239,7 +239,7 @@ def train_island_stage(
         How the islands are made: ``fields`` (500) and ``seed`` (0) of the
         training fields; ``validation_fields`` (48) of the configuration's
         validation seed, which select the epoch; ``diffuse_fraction``
-        (:data:`~diffuseradio.training.island_data.DIFFUSE_FRACTION`) of an
+        (``DIFFUSE_FRACTION``) of an
         island's pixels that must be diffuse truth for it to count as
         diffuse; ``workers`` (1) simulating fields; ``cache_dir`` (None) to
         keep the simulated islands in and reuse them in later runs.

@@ -50,9 +50,9 @@ class IslandExamples(NamedTuple):
     cutouts : numpy.ndarray
         float16 ``(N, C, S, S)`` cutouts: the network input's channels,
         the segmentation probability and the island's mask
-        (:func:`~diffuseradio.postprocess.islands.island_cutouts`).
+        (``island_cutouts``).
     diffuse : numpy.ndarray
-        bool ``(N,)``: the label, at least :data:`DIFFUSE_FRACTION` of the
+        bool ``(N,)``: the label, at least ``DIFFUSE_FRACTION`` of the
         island's pixels are diffuse truth (another fraction:
         :meth:`labelled`).
     diffuse_fraction : numpy.ndarray
@@ -178,7 +178,7 @@ def island_examples(
     progress : bool, optional
         Show a progress bar.
     cache_dir : str or os.PathLike, optional
-        Keep the examples there, in blocks of :data:`CACHE_BLOCK_FIELDS`
+        Keep the examples there, in blocks of ``CACHE_BLOCK_FIELDS``
         fields (``.npz``, each named by a hash of the model's weights, the
         configuration, the island settings, the seed, its range of field
         indices and ``validation``), and read back the blocks already there

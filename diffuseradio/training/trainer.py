@@ -251,7 +251,7 @@ class Trainer:
             ``val_iou``, ``val_dice``, ``val_precision``, ``val_recall`` and the
             object-level summary of :class:`~diffuseradio.training.metrics.ObjectCounts`
             at ``threshold``, then the operating point
-            (:func:`~diffuseradio.training.metrics.operating_point` over
+            (``operating_point`` over
             ``OPERATING_THRESHOLDS`` within ``max_radio_galaxy_rate``):
             ``operating_threshold``, ``operating_f1``,
             ``operating_completeness_snr_ge_8``, ``operating_purity`` and

@@ -46,6 +46,9 @@ COLUMN_DESCRIPTIONS = {
     "sky_centroid": "ICRS position of the detection's pixel centroid (unweighted)",
     "x_centroid": "pixel centroid (unweighted), 0-based x pixel of the input image",
     "y_centroid": "pixel centroid (unweighted), 0-based y pixel of the input image",
+    "flux_centroid": "ICRS position of the flux-weighted centroid of the detection's pixels",
+    "flux_centroid_err": "1-sigma uncertainty of flux_centroid along each axis, from "
+    "local_rms (noise correlated over the beam)",
     "area": "area of the detection's pixels",
     "area_beams": "area in beams of the input image",
     "largest_angular_size": "largest distance between two corners of the detection's pixels",
@@ -77,6 +80,8 @@ def empty_table(names=COLUMNS):
         "sky_centroid": SkyCoord([], [], unit="deg"),
         "x_centroid": [] * u.pix,
         "y_centroid": [] * u.pix,
+        "flux_centroid": SkyCoord([], [], unit="deg"),
+        "flux_centroid_err": [] * u.arcsec,
         "area": [] * u.arcmin**2,
         "area_beams": np.array([], dtype=float),
         "largest_angular_size": [] * u.arcmin,

@@ -175,12 +175,15 @@ class DetectionCatalog:
         x_c, y_c = xs.mean() + x0, ys.mean() + y0
         sky = mosaic.wcs.pixel_to_world(x_c, y_c)
         compact = self._compact_fraction(data, inside, rms.to_value(u.Jy / u.beam), values.sum())
+        flux_centroid, flux_centroid_err = self._flux_centroid(values[inside], xs, ys, rms, box)
         probability = self._probabilities(box, inside)
         row = {
             "id": label,
             "sky_centroid": sky,
             "x_centroid": x_c * u.pix,
             "y_centroid": y_c * u.pix,
+            "flux_centroid": flux_centroid,
+            "flux_centroid_err": flux_centroid_err,
             "area": (npix * pixel_area).to(u.arcmin**2),
             "area_beams": n_beams,
             "largest_angular_size": (_largest_extent(ys, xs) * mosaic.pixel_scale).to(u.arcmin),
@@ -198,6 +201,23 @@ class DetectionCatalog:
         }
         row["flags"] = self._flags(box, inside, row)
         return [row[name] for name in self._columns()]
+
+    def _flux_centroid(self, flux, xs, ys, rms, box):
+        """Flux-weighted centroid and its 1-sigma error per axis from the noise.
+
+        The centroid moves by ``(x_i - x_c) / F`` per unit of noise in pixel
+        ``i`` (``F``: the summed pixel values); noise correlated over the
+        beam (``N_b`` pixels) gives a variance ``rms^2 N_b sum (x_i - x_c)^2 /
+        F^2`` along each axis, averaged over the two axes here.
+        """
+        total = flux.sum()
+        if not total > 0:  # no position to weight: NaN, in the image's frame
+            return self.mosaic.wcs.pixel_to_world(np.nan, np.nan), np.nan * u.arcsec
+        x_w, y_w = (flux * xs).sum() / total, (flux * ys).sum() / total
+        spread = (((xs - x_w) ** 2).sum() + ((ys - y_w) ** 2).sum()) / 2
+        sigma = rms.to_value(u.Jy / u.beam) * np.sqrt(self.mosaic.beam_area_pixels * spread)
+        position = self.mosaic.wcs.pixel_to_world(x_w + box[1].start, y_w + box[0].start)
+        return position, (sigma / total * self.mosaic.pixel_scale).to(u.arcsec)
 
     def _shape(self, xs, ys, x_c, y_c):
         """Major and minor axes (FWHM of the pixels' second moments) and position angle."""
@@ -418,13 +438,17 @@ class DetectionCatalog:
         if fmt not in ("ascii.ecsv", "ecsv"):
             # Other formats keep plain columns: split the SkyCoord into RA/Dec
             # and keep the scalar metadata only.
-            coord = table["sky_centroid"]
-            index = table.colnames.index("sky_centroid")
-            table.remove_column("sky_centroid")
-            table.add_column(coord.icrs.dec.to(u.deg), index=index, name="dec")
-            table.add_column(coord.icrs.ra.to(u.deg), index=index, name="ra")
-            table["ra"].info.description = "ICRS right ascension of sky_centroid"
-            table["dec"].info.description = "ICRS declination of sky_centroid"
+            for name in ("sky_centroid", "flux_centroid"):
+                if name not in table.colnames:
+                    continue
+                coord = table[name]
+                index = table.colnames.index(name)
+                ra, dec = ("ra", "dec") if name == "sky_centroid" else (f"{name}_ra", f"{name}_dec")
+                table.remove_column(name)
+                table.add_column(coord.icrs.dec.to(u.deg), index=index, name=dec)
+                table.add_column(coord.icrs.ra.to(u.deg), index=index, name=ra)
+                table[ra].info.description = f"ICRS right ascension of {name}"
+                table[dec].info.description = f"ICRS declination of {name}"
             table.meta = {
                 k: v for k, v in table.meta.items() if isinstance(v, (str, int, float, bool))
             }

@@ -374,11 +374,11 @@ def _simulate_parser(commands):
         "--beam", type=_angle("arcsec"), default="6", help="beam FWHM (arcsec unless given)"
     )
     parser.add_argument("--rms", type=float, default=80e-6, help="noise, Jy/beam")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="master seed of the simulated fields")
     parser.add_argument(
         "-o", "--output", required=True, type=Path, metavar="DIR", help="output folder"
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_simulate)
 
 
@@ -425,8 +425,8 @@ def _train_parser(commands):
         metavar="DIR",
         help="after training, export the best weights and card here",
     )
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_train)
 
 
@@ -471,7 +471,7 @@ def _train_islands_parser(commands):
     parser.add_argument("--fields", type=int, default=500, help="training fields (500)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training fields (0)")
     parser.add_argument("--validation-fields", type=int, default=48, help="validation fields (48)")
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=16, help="passes over the training fields")
     parser.add_argument(
         "--batch-size", type=int, default=64, help="islands per step (64; larger on a GPU)"
     )
@@ -502,7 +502,12 @@ def _train_islands_parser(commands):
         default=0.0,
         help="focal loss exponent: weigh the hard islands more (0: plain cross-entropy)",
     )
-    parser.add_argument("--network-seed", type=int, default=0)
+    parser.add_argument(
+        "--network-seed",
+        type=int,
+        default=0,
+        help="seed of the classifier's initial weights and batch order",
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes simulating fields")
     for option, default in [
         ("seed-snr", 5.0),
@@ -527,7 +532,7 @@ def _train_islands_parser(commands):
         help="keep the simulated islands there and reuse them in later runs with the same "
         "model, fields and island settings",
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_train_islands)
 
 
@@ -593,8 +598,8 @@ def _evaluate_parser(commands):
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="write NAME-VERSION.json (and .sweep.ecsv)"
     )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_evaluate)
 
 
@@ -659,8 +664,8 @@ def _benchmark_parser(commands):
     parser.add_argument("--quick", action="store_true", help="a few fields per cell")
     _add_augment_argument(parser)
     parser.add_argument("-o", "--output", type=Path, default=None, help="write the table (ECSV)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_benchmark)
 
 

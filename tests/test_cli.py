@@ -330,3 +330,22 @@ def test_interrupt_ends_in_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(cli, "_run_detect", interrupted)
     assert run("detect", "--example", "-o", tmp_path) == 130
     assert capsys.readouterr().err.strip() == "diffuseradio detect: interrupted"
+
+
+def test_every_option_of_every_command_has_a_help_text():
+    import argparse
+
+    from diffuseradio.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        (name, action.option_strings or action.dest)
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert missing == []
+    shared = ["--beam", "--overwrite", "--threshold", "--low-threshold", "--min-area-beams"]
+    for name in ("detect", "survey", "clusters"):
+        options = {o for action in commands.choices[name]._actions for o in action.option_strings}
+        assert set(shared) <= options, name

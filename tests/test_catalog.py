@@ -478,3 +478,24 @@ def test_small_flag_counts_beams_of_the_working_resolution(rng):
     assert row["area_beams"] > 30 and row["flags"] & 16
     alone = DetectionCatalog(mosaic, segmentation, probability).table[0]  # no model known
     assert not alone["flags"] & 16
+
+
+def test_largest_extent_is_the_largest_corner_to_corner_distance():
+    """Against every pair of pixel corners, on regions of every shape (and collinear ones)."""
+    from scipy import ndimage
+
+    from diffuseradio.catalog.detections import _largest_extent
+
+    def brute_force(ys, xs):
+        offsets = [(dy, dx) for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)]
+        corners = np.concatenate([np.stack([ys + dy, xs + dx], axis=1) for dy, dx in offsets])
+        return np.sqrt(((corners[:, None] - corners[None]) ** 2).sum(-1)).max()
+
+    rng = np.random.default_rng(5)
+    regions = [(np.array([3]), np.array([4])), (np.array([1, 1, 1]), np.array([1, 2, 3]))]
+    for _ in range(10):
+        labels, count = ndimage.label(ndimage.gaussian_filter(rng.normal(size=(40, 40)), 3) > 0.05)
+        regions += [np.nonzero(labels == k) for k in range(1, count + 1)]
+    assert len(regions) > 30
+    for ys, xs in regions:
+        assert _largest_extent(ys, xs) == pytest.approx(brute_force(ys, xs), abs=1e-9)

@@ -703,17 +703,24 @@ def _grow(box, margin, shape):
     )
 
 
+_PIXEL_CORNERS = [(dy, dx) for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)]
+
+
 def _largest_extent(ys, xs):
-    """Largest distance between two pixel corners of a region, in pixels."""
-    corners = np.concatenate(
-        [np.stack([ys + dy, xs + dx], axis=1) for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)]
-    )
-    if len(corners) > 8:
+    """Largest distance between two pixel corners of a region, in pixels.
+
+    The farthest corners belong to pixels on the convex hull of the pixel
+    centres (the hull of all corners is that hull grown by one pixel square),
+    so only those pixels' corners are compared.
+    """
+    centres = np.stack([ys, xs], axis=1).astype(float)
+    if len(centres) > 3:
         from scipy.spatial import ConvexHull
 
         try:
-            corners = corners[ConvexHull(corners).vertices]
-        except Exception:  # degenerate (collinear) regions: keep all corners
+            centres = centres[ConvexHull(centres).vertices]
+        except Exception:  # degenerate (collinear) regions: keep all pixels
             pass
+    corners = np.concatenate([centres + offset for offset in _PIXEL_CORNERS])
     diff = corners[:, None, :] - corners[None, :, :]
     return float(np.sqrt((diff**2).sum(-1)).max())

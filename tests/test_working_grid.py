@@ -11,10 +11,10 @@ from reproject import reproject_interp
 from diffuseradio import IncompatibleResolutionError, SurveyMosaic
 from diffuseradio.mosaic.regrid import (
     beam_kernel,
+    input_grid_samples,
     pixel_average,
     scaled_grid,
     separable_factors,
-    to_input_grid,
 )
 from diffuseradio.preprocess.working_grid import to_working_grid, working_grid
 
@@ -127,7 +127,8 @@ def test_back_to_input_grid_matches_reproject(real_data_path):
     matched, grid = to_working_grid(mosaic, **WORKING)
     assert matched.pixel_scale.to_value(u.arcsec) == pytest.approx(18)
     smooth = np.random.default_rng(0).random(matched.shape).astype(np.float32)
-    back = to_input_grid(smooth, matched, mosaic, block_rows=50)
+    everything = (slice(None), slice(None))
+    back = input_grid_samples(smooth[None], matched, mosaic, *everything)[0]
     assert back.shape == mosaic.shape
     expected, _ = reproject_interp(
         (smooth, matched.wcs), mosaic.wcs, shape_out=mosaic.shape, order="bilinear"
@@ -135,7 +136,7 @@ def test_back_to_input_grid_matches_reproject(real_data_path):
     inside = np.isfinite(expected)
     assert inside.mean() > 0.98
     np.testing.assert_allclose(back[inside], expected[inside], rtol=1e-4, atol=1e-5)
-    cube = to_input_grid(np.stack([smooth, 1 - smooth]), matched, mosaic)
+    cube = input_grid_samples(np.stack([smooth, 1 - smooth]), matched, mosaic, *everything)
     assert cube.shape == (2, *mosaic.shape)
     np.testing.assert_allclose(cube[0] + cube[1], 1, atol=1e-5)
 

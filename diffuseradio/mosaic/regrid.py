@@ -13,8 +13,8 @@ that goes with it. The functions work on arrays (or anything with ``data``,
   larger beam, ignoring blanked pixels;
 - :func:`smooth_and_resample`: convolve and resample in strips, sampled
   bilinearly (:func:`bilinear_sample`) straight onto the coarser grid;
-- :func:`to_input_grid` and :func:`input_grid_samples`: maps made on a coarser
-  grid back on a finer one;
+- :func:`input_grid_samples`: maps made on a coarser grid, sampled at a box
+  of a finer one;
 - :func:`pixel_average` and :func:`pixel_sample`: a finer image averaged
   over, or sampled at, the pixels of a coarser grid related to it by a scale
   and a shift along each axis (:func:`sample_positions`).
@@ -46,7 +46,6 @@ __all__ = [
     "separable_factors",
     "smooth_and_resample",
     "input_grid_samples",
-    "to_input_grid",
     "pixel_average",
     "pixel_sample",
     "sample_positions",
@@ -499,33 +498,6 @@ def input_grid_samples(maps, matched, mosaic, rows, columns):
     return np.stack(
         [bilinear_sample(plane, at_rows, at_columns, rows_first=True) for plane in maps]
     )
-
-
-def to_input_grid(maps, matched, mosaic, *, block_rows=256):
-    """Sample maps made on the working grid back onto the input's grid.
-
-    Parameters
-    ----------
-    maps : numpy.ndarray
-        ``(ny, nx)`` or ``(k, ny, nx)`` on ``matched``'s grid.
-    matched : diffuseradio.SurveyMosaic
-        The working-grid image.
-    mosaic : diffuseradio.SurveyMosaic
-        The input image.
-    block_rows : int, optional
-        Output rows per strip (:func:`input_grid_samples`).
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 maps on the input grid.
-    """
-    planes = maps if maps.ndim == 3 else maps[None]
-    out = np.empty((planes.shape[0], *mosaic.shape), dtype=np.float32)
-    for start in range(0, mosaic.shape[0], block_rows):
-        rows = slice(start, start + block_rows)
-        out[:, rows] = input_grid_samples(planes, matched, mosaic, rows, slice(None))
-    return out if maps.ndim == 3 else out[0]
 
 
 def pixel_average(mosaic, like, *, block_rows=256, min_coverage=0.5):

@@ -19,7 +19,7 @@ Both the detector and the training on users' own images call
 channel see the native image averaged over each working pixel
 (:func:`~diffuseradio.mosaic.regrid.pixel_average`); maps made on the working
 grid go back to the input's with
-:func:`~diffuseradio.mosaic.regrid.to_input_grid`.
+:func:`~diffuseradio.postprocess.on_input_pixels`.
 """
 
 from dataclasses import dataclass

@@ -671,7 +671,7 @@ def _benchmark_parser(commands):
 
 def _run_benchmark(args):
     from .detector import DiffuseDetector
-    from .training import benchmark_table, run_benchmark
+    from .training import benchmark_table, breakdown_table, run_benchmark
 
     detector = DiffuseDetector.from_pretrained(args.model, device=args.device)
     cells = run_benchmark(
@@ -683,7 +683,10 @@ def _run_benchmark(args):
     )
     table = benchmark_table(cells)
     print(f"{detector.card.identifier}: shift benchmark, worst cell first")
-    table[[c for c in table.colnames if c != "note"]].pprint_all()
+    breakdown = ("completeness_", "sources_", "note")
+    table[[c for c in table.colnames if not c.startswith(breakdown)]].pprint_all()
+    print("\nsources found / counted (integrated S/N >= 8), by kind and by size in working beams")
+    breakdown_table(cells).pprint_all()
     print(f"worst cell: {table.meta['worst_cell']} (score {table.meta['worst_score']:.2f})")
     if args.output is not None:
         from .atomic import atomic_write

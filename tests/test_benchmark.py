@@ -11,7 +11,7 @@ import pytest
 from astropy.table import QTable
 
 from diffuseradio.cli import main
-from diffuseradio.training import BenchmarkCell, benchmark_table, worst_cell
+from diffuseradio.training import BenchmarkCell, benchmark_table, breakdown_table, worst_cell
 from diffuseradio.training.benchmark import REAL_BACKGROUNDS, SHIFTS
 
 
@@ -29,6 +29,50 @@ def test_the_worst_cell_is_the_lowest_of_completeness_and_purity():
     assert table.meta["worst_cell"] == "a" and table.meta["worst_score"] == 0.7
 
 
+def test_completeness_per_kind_and_size_adds_up_to_the_cell():
+    from diffuseradio.training.benchmark.cells import Tally
+
+    tally = Tally()
+    for kind, beams, found in [
+        ("halo", 150.0, True),
+        ("halo", 8.0, False),
+        ("relic", 8.0, True),
+        ("relic", 10.0, True),  # a bin's lower edge belongs to it
+        ("relic", 1000.0, False),
+    ]:
+        tally.add(kind, beams, found)
+    assert (tally.found, tally.total) == (3, 5)
+    assert tally.by_kind == {"halo": (1, 2), "relic": (2, 3)}
+    assert tally.by_size == {"0-10": (1, 2), "10-30": (1, 1), "100-300": (1, 1), ">300": (0, 1)}
+    one = BenchmarkCell(
+        "a",
+        "test",
+        5,
+        tally.completeness,
+        1.0,
+        np.nan,
+        0.0,
+        3,
+        0.0,
+        by_kind=tally.by_kind,
+        by_size=tally.by_size,
+    )
+    table = benchmark_table([one, cell("b", 0.5, 0.5)])
+    row = table[list(table["cell"]).index("a")]
+    assert row["completeness_relic"] == pytest.approx(2 / 3) and row["sources_relic"] == 3
+    assert row["completeness_beams_over_300"] == 0.0 and row["sources_beams_30_100"] == 0
+    assert math.isnan(row["completeness_minihalo"])
+    text = breakdown_table([one, cell("b", 0.5, 0.5)])
+    assert list(text["cell"]) == ["b", "a"]
+    assert list(text[1][["halo", "relic", "0-10 beams", ">300 beams"]]) == [
+        "1/2",
+        "2/3",
+        "1/2",
+        "0/1",
+    ]
+    assert "minihalo" not in text.colnames and "30-100 beams" not in text.colnames
+
+
 def test_quick_benchmark_from_the_command_line(tmp_path, capsys, real_data_folder):
     output = tmp_path / "benchmark.ecsv"
     real = [] if real_data_folder is None else ["--real-data", str(real_data_folder)]
@@ -36,7 +80,8 @@ def test_quick_benchmark_from_the_command_line(tmp_path, capsys, real_data_folde
         ["benchmark", "--quick", "--no-progress", "--device", "cpu", "-o", str(output), *real]
     )
     assert status == 0
-    assert "worst cell:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "worst cell:" in printed and "by kind and by size" in printed
     table = QTable.read(output)
     names = list(table["cell"])
     assert set(SHIFTS) <= set(names)
@@ -50,6 +95,11 @@ def test_quick_benchmark_from_the_command_line(tmp_path, capsys, real_data_folde
     }
     shifts = table[table["kind"] == "simulator shift"]
     assert np.all(shifts["sources"] >= 0) and np.all(shifts["seconds"].value >= 0)
+    kinds = [c for c in table.colnames if c.startswith("sources_") and "beams" not in c]
+    sizes = [c for c in table.colnames if c.startswith("sources_beams_")]
+    for row in table:  # every source counted is in one kind and, where sizes are known, one size
+        assert sum(row[c] for c in kinds) == row["sources"] or row["kind"] == "real non-sources"
+        assert sum(row[c] for c in sizes) in (0, row["sources"])
     scored = table[np.isfinite(table["score"])]
     assert table.meta["worst_score"] == pytest.approx(float(np.min(scored["score"])))
     if real_data_folder is None:

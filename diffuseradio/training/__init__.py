@@ -5,7 +5,13 @@ trained the shipped models, and :doc:`/evaluation` for how models are
 evaluated (:func:`evaluate_models`, ``diffuseradio evaluate``).
 """
 
-from .benchmark import BenchmarkCell, benchmark_table, run_benchmark, worst_cell
+from .benchmark import (
+    BenchmarkCell,
+    benchmark_table,
+    breakdown_table,
+    run_benchmark,
+    worst_cell,
+)
 from .config import TrainingConfig
 from .datasets import FitsPairTiles, SimulatedTiles, pixel_weights, simulated_field
 from .evaluate import ModelEvaluation, evaluate_models, held_out_fields, sweep_points
@@ -65,5 +71,6 @@ __all__ = [
     "BenchmarkCell",
     "run_benchmark",
     "benchmark_table",
+    "breakdown_table",
     "worst_cell",
 ]

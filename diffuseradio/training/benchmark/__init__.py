@@ -38,7 +38,7 @@ import numpy as np
 from astropy.table import QTable
 from tqdm.auto import tqdm
 
-from .cells import COVERAGE, BenchmarkCell, timed
+from .cells import COVERAGE, KINDS, SIZE_LABELS, BenchmarkCell, timed
 from .real import (
     REAL_BACKGROUNDS,
     background_cells,
@@ -55,6 +55,7 @@ __all__ = [
     "run_benchmark",
     "worst_cell",
     "benchmark_table",
+    "breakdown_table",
     "SHIFTS",
     "REAL_BACKGROUNDS",
 ]
@@ -78,7 +79,12 @@ def benchmark_table(cells):
     `~astropy.table.QTable`
         One row per cell: ``cell``, ``kind``, ``score``, ``completeness``,
         ``purity``, ``radio_galaxies_taken``, ``false_per_deg2`` (1/deg2),
-        ``sources``, ``detections``, ``seconds``, ``note``.
+        ``sources``, ``detections``, ``seconds``, ``note``, then for each
+        kind and size bin of :attr:`BenchmarkCell.by_kind` and
+        :attr:`BenchmarkCell.by_size` ``completeness_KIND`` and
+        ``sources_KIND``, ``completeness_beams_SIZE`` and
+        ``sources_beams_SIZE`` (``beams_100_300``, ``beams_over_300``; NaN
+        and 0 where the cell holds none).
     """
     order = sorted(cells, key=lambda cell: (not np.isfinite(cell.score), cell.score))
     table = QTable(
@@ -96,6 +102,13 @@ def benchmark_table(cells):
             "note": [cell.note for cell in order],
         }
     )
+    for group, keys, prefix in (("by_kind", KINDS, ""), ("by_size", SIZE_LABELS, "beams_")):
+        for key in keys:
+            counts = [getattr(cell, group).get(key, (0, 0)) for cell in order]
+            name = prefix + key.replace("-", "_").replace(">", "over_")
+            table[f"completeness_{name}"] = [found / n if n else np.nan for found, n in counts]
+            table[f"completeness_{name}"].info.format = ".2f"
+            table[f"sources_{name}"] = [n for _, n in counts]
     for column in ("score", "completeness", "purity", "radio_galaxies_taken"):
         table[column].info.format = ".2f"
     table["false_per_deg2"].info.format = ".1f"
@@ -103,6 +116,32 @@ def benchmark_table(cells):
     table.meta["worst_cell"] = None if worst is None else worst.name
     table.meta["worst_score"] = None if worst is None else float(worst.score)
     table.meta["coverage"] = COVERAGE
+    return table
+
+
+def breakdown_table(cells):
+    """Sources found over counted, per kind and per size bin, one row per cell.
+
+    Parameters
+    ----------
+    cells : list of BenchmarkCell
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``cell`` then one text column per kind and per size bin (in working
+        beams) that any cell holds, ``"found/counted"`` (empty where the cell
+        holds none), in the order of :func:`benchmark_table`.
+    """
+    from astropy.table import Table
+
+    order = sorted(cells, key=lambda cell: (not np.isfinite(cell.score), cell.score))
+    table = Table({"cell": [cell.name for cell in order]})
+    for group, keys, suffix in (("by_kind", KINDS, ""), ("by_size", SIZE_LABELS, " beams")):
+        for key in keys:
+            counts = [getattr(cell, group).get(key) for cell in order]
+            if any(counts):
+                table[key + suffix] = [f"{c[0]}/{c[1]}" if c else "" for c in counts]
     return table
 
 

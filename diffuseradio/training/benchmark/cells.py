@@ -7,10 +7,14 @@ import astropy.units as u
 import numpy as np
 
 from ...postprocess import segment
+from ..metrics import SIZE_BINS
 
 __all__ = [
     "COVERAGE",
+    "KINDS",
+    "SIZE_LABELS",
     "BenchmarkCell",
+    "Tally",
     "cell",
     "skipped",
     "timed",
@@ -25,6 +29,17 @@ __all__ = [
 #: Fraction of a source's region that detections must cover for it to be
 #: found, and of a detection that must lie on a diffuse source for it to be true.
 COVERAGE = 0.2
+
+
+#: Kinds of diffuse source whose completeness each cell reports separately.
+KINDS = ("halo", "minihalo", "relic", "bridge", "filament")
+
+#: Names of the size bins (area in working beams, the edges of
+#: :data:`~diffuseradio.training.metrics.SIZE_BINS`).
+SIZE_LABELS = tuple(
+    f"{low:g}-{high:g}" if np.isfinite(high) else f">{low:g}"
+    for low, high in zip(SIZE_BINS[:-1], SIZE_BINS[1:])
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +70,14 @@ class BenchmarkCell:
         Time the cell took.
     note : str
         What the cell holds, or why it was skipped.
+    by_kind : dict
+        ``{kind: (found, counted)}`` for the kinds the cell holds
+        (``"halo"``, ``"minihalo"``, ``"relic"``, ``"bridge"``,
+        ``"filament"``), over the sources of ``completeness``.
+    by_size : dict
+        ``{size: (found, counted)}`` per bin of area in working beams
+        (``"0-10"``, ``"10-30"``, ``"30-100"``, ``"100-300"``, ``">300"``),
+        where sizes are known.
     """
 
     name: str
@@ -67,12 +90,58 @@ class BenchmarkCell:
     detections: int
     seconds: float
     note: str = ""
+    by_kind: dict = dataclasses.field(default_factory=dict)
+    by_size: dict = dataclasses.field(default_factory=dict)
 
     @property
     def score(self):
         """The lower of completeness and purity (NaN when neither is defined)."""
         values = [v for v in (self.completeness, self.purity) if np.isfinite(v)]
         return min(values) if values else np.nan
+
+
+class Tally:
+    """Sources found and counted, in total, per kind and per size bin.
+
+    Examples
+    --------
+    >>> tally = Tally()
+    >>> tally.add("halo", 45.0, True)
+    >>> tally.add("relic", 12.0, False)
+    >>> tally.add("halo", None, False)  # size unknown
+    >>> tally.found, tally.total, tally.by_kind, tally.by_size
+    (1, 3, {'halo': (1, 2), 'relic': (0, 1)}, {'10-30': (0, 1), '30-100': (1, 1)})
+    """
+
+    def __init__(self):
+        self.found = 0
+        self.total = 0
+        self.by_kind = {}
+        self._by_size = {}
+
+    @property
+    def by_size(self):
+        """``{size bin: (found, counted)}``, smallest sizes first."""
+        return {label: self._by_size[label] for label in SIZE_LABELS if label in self._by_size}
+
+    def add(self, kind, beams, found):
+        """Count one source of ``kind`` covering ``beams`` working beams (None: unknown)."""
+        self.found += bool(found)
+        self.total += 1
+        _count(self.by_kind, kind, found)
+        if beams is not None:
+            index = int(np.searchsorted(SIZE_BINS, beams, side="right")) - 1
+            _count(self._by_size, SIZE_LABELS[min(index, len(SIZE_LABELS) - 1)], found)
+
+    @property
+    def completeness(self):
+        """Fraction found (NaN when nothing was counted)."""
+        return self.found / self.total if self.total else np.nan
+
+
+def _count(counts, key, found):
+    done, seen = counts.get(key, (0, 0))
+    counts[key] = (done + bool(found), seen + 1)
 
 
 def timed(function, *args):

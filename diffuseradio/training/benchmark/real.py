@@ -16,7 +16,17 @@ from astropy.coordinates import SkyCoord
 from ...exceptions import DiffuseRadioError, DiffuseRadioWarning
 from ...mosaic import SurveyMosaic
 from ...simulate import RadioHalo, RadioRelic, inject
-from .cells import COVERAGE, area_deg2, cell, cell_seed, count_labels, covered, skipped, timed
+from .cells import (
+    COVERAGE,
+    Tally,
+    area_deg2,
+    cell,
+    cell_seed,
+    count_labels,
+    covered,
+    skipped,
+    timed,
+)
 
 __all__ = [
     "REAL_BACKGROUNDS",
@@ -125,10 +135,13 @@ def _injected_cell(detector, name, mosaic, scale, augment):
     """Halos and relics injected one at a time over a grid of sizes and flux densities."""
     rng = np.random.default_rng(cell_seed(name))
     rms = mosaic.rms
-    found = total = true = detections = false = injections = 0
+    beam_pixels = _working_beam_pixels(detector.card, mosaic)
+    tally = Tally()
+    true = detections = false = injections = 0
     grid = [(size, snr) for size in scale.sizes for snr in scale.snr] * scale.repeats
     for size, snr in grid:
-        for component, extent in _components(size, snr, rms, mosaic, rng):
+        components = _components(size, snr, rms, mosaic, rng)
+        for kind, (component, extent) in zip(("halo", "relic"), components):
             position = _position(mosaic, extent, rng)
             if position is None:
                 continue
@@ -139,8 +152,8 @@ def _injected_cell(detector, name, mosaic, scale, augment):
             region = truth > 0
             injections += 1
             if _integrated_snr(injected, mosaic, region) >= 8:
-                total += 1
-                found += covered(labels, region) >= COVERAGE
+                found = covered(labels, region) >= COVERAGE
+                tally.add(kind, region.sum() / beam_pixels, found)
             for label in range(1, int(labels.max()) + 1):
                 inside = labels == label
                 if not inside.any():
@@ -152,14 +165,26 @@ def _injected_cell(detector, name, mosaic, scale, augment):
     return cell(
         f"{name}: halos and relics injected",
         "real background",
-        sources=total,
-        completeness=found / total if total else np.nan,
+        sources=tally.total,
+        completeness=tally.completeness,
         purity=true / detections if detections else np.nan,
         false_per_deg2=false / (injections * area_deg2(mosaic)) if injections else np.nan,
         detections=detections,
         note=f"one source at a time; sizes {scale.sizes} arcsec, S/N targets {scale.snr}, "
         f"{scale.repeats} positions each",
+        by_kind=tally.by_kind,
+        by_size=tally.by_size,
     )
+
+
+def _working_beam_pixels(card, mosaic):
+    """The area, in the image's pixels, of the beam the model sees the image at.
+
+    The card's working beam, or the image's own where it is coarser (see
+    :func:`~diffuseradio.preprocess.working_grid`).
+    """
+    beam = card.beam if mosaic.beam.major <= card.beam.major else mosaic.beam
+    return float(beam.sr / mosaic.pixel_scale**2)
 
 
 def _components(size, snr, rms, mosaic, rng):
@@ -225,7 +250,8 @@ def nvss_relics(detector, folder, scale, augment):
     with open(manifest, newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["relic_region_files"].strip()]
     rows = rows[: scale.nvss_fields]
-    found = total = fields_found = detections = off = 0
+    tally = Tally()
+    fields_found = detections = off = 0
     refused = []
     for row in rows:
         mosaic = SurveyMosaic.read(root / "images" / row["file"])
@@ -237,8 +263,9 @@ def nvss_relics(detector, folder, scale, augment):
             continue
         relics = _relic_masks(region_file, mosaic)
         hits = [covered(labels, relic) >= COVERAGE for relic in relics]
-        total += len(relics)
-        found += sum(hits)
+        beam_pixels = _working_beam_pixels(detector.card, mosaic)
+        for relic, hit in zip(relics, hits):
+            tally.add("relic", relic.sum() / beam_pixels, hit)
         fields_found += any(hits)
         on_relics = np.any(relics, axis=0) if relics else np.zeros(mosaic.shape, bool)
         for label in range(1, int(labels.max()) + 1):
@@ -252,10 +279,12 @@ def nvss_relics(detector, folder, scale, augment):
     return cell(
         name,
         kind,
-        sources=total,
-        completeness=found / total if total else np.nan,
+        sources=tally.total,
+        completeness=tally.completeness,
         detections=detections,
         note=note,
+        by_kind=tally.by_kind,
+        by_size=tally.by_size,
     )
 
 
@@ -296,7 +325,7 @@ def known_sources(detector, folder, augment):
     reported, not counted.
     """
     name, kind = "known radio halos (A2744, RXC J1825, El Gordo, Bullet)", "real sources"
-    found, seen, missed, refused = 0, 0, [], []
+    tally, missed, refused = Tally(), [], []
     for source, (subfolder, filename, (ra, dec)) in REAL_SOURCES.items():
         path = real_file(folder, subfolder, filename)
         if path is None:
@@ -307,12 +336,11 @@ def known_sources(detector, folder, augment):
         except DiffuseRadioError as err:
             refused.append(f"{source} ({err})")
             continue
-        seen += 1
-        if _near(labels, mosaic, SkyCoord(ra, dec, unit="deg")):
-            found += 1
-        else:
+        found = _near(labels, mosaic, SkyCoord(ra, dec, unit="deg"))
+        tally.add("halo", None, found)
+        if not found:
             missed.append(source)
-    if not seen and not refused:
+    if not tally.total and not refused:
         return skipped(name, kind, "no image found")
     notes = ["missed: " + ", ".join(missed) if missed else "all found"]
     if refused:
@@ -320,10 +348,11 @@ def known_sources(detector, folder, augment):
     return cell(
         name,
         kind,
-        sources=seen,
-        completeness=found / seen if seen else np.nan,
-        detections=found,
+        sources=tally.total,
+        completeness=tally.completeness,
+        detections=tally.found,
         note="; ".join(notes),
+        by_kind=tally.by_kind,
     )
 
 

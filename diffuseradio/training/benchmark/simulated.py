@@ -11,7 +11,7 @@ from ...mosaic.regrid import pixel_average
 from ...simulate import SkySimulator
 from ..config import TrainingConfig
 from ..metrics import ObjectCounts, object_counts
-from .cells import area_deg2, card_labels, cell, cell_seed
+from .cells import KINDS, SIZE_LABELS, area_deg2, card_labels, cell, cell_seed
 
 __all__ = ["SHIFTS", "simulated_cell", "trained_on"]
 
@@ -21,6 +21,7 @@ __all__ = ["SHIFTS", "simulated_cell", "trained_on"]
 SHIFTS = {
     "simulator: training sky (upper bound)": {},
     "elliptical beam (axis ratio 1.6)": {"beam": Beam(20 * u.arcsec, 12.5 * u.arcsec, 30 * u.deg)},
+    "45-arcsec beam (as NVSS)": {"beam": Beam(45 * u.arcsec)},
     "6-arcsec image at 1.5-arcsec pixels (same noise at 20 arcsec)": {"native": 6.0},
     "radio galaxies twice as dense": {"radio_galaxy_density": 30.0 / u.deg**2},
     "strong noise gradients": {"rms_variation": 0.5},
@@ -84,7 +85,18 @@ def simulated_cell(detector, name, changes, scale, augment):
         false_per_deg2=(detections - true) / area,
         detections=detections,
         note=note,
+        **_breakdown(counts),
     )
+
+
+def _breakdown(counts):
+    """``by_kind`` and ``by_size`` of a cell: found and counted at integrated S/N >= 8."""
+    by_kind = {kind: counts.found_of(8.0, kind=kind) for kind in KINDS}
+    by_size = {label: counts.found_of(8.0, size_bin=i) for i, label in enumerate(SIZE_LABELS)}
+    return {
+        "by_kind": {k: v for k, v in by_kind.items() if v[1]},
+        "by_size": {k: v for k, v in by_size.items() if v[1]},
+    }
 
 
 def trained_on(config, changes):

@@ -23,6 +23,23 @@ def _number(value, digits=3):
     return None if not math.isfinite(value) else round(value, digits)
 
 
+def _breakdown(row):
+    """``found_by_kind`` and ``found_by_size``: ``{name: [found, counted]}`` where counted."""
+    out = {}
+    for key, prefix in (("found_by_kind", "sources_"), ("found_by_size", "sources_beams_")):
+        counts = {}
+        for column in row.colnames:
+            if not column.startswith(prefix) or (key == "found_by_kind" and "beams" in column):
+                continue
+            counted = int(row[column])
+            if counted:
+                fraction = float(row["completeness_" + column[len("sources_") :]])
+                counts[column[len(prefix) :]] = [round(fraction * counted), counted]
+        if counts:
+            out[key] = counts
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("card", type=Path)
@@ -40,6 +57,7 @@ def main():
             "sources": int(row["sources"]),
             "detections": int(row["detections"]),
             **({"note": str(row["note"])} if str(row["note"]) else {}),
+            **_breakdown(row),
         }
         for row in table
     }

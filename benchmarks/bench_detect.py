@@ -12,7 +12,7 @@ in ``configs/`` (the speed does not depend on the weights).
 Usage::
 
     python benchmarks/bench_detect.py [--sizes 2048 9500] [--threads 2]
-    python benchmarks/bench_detect.py --models lotss-diffuse-unet@1.5.0 --precisions bf16
+    python benchmarks/bench_detect.py --models lotss-diffuse-unet@1.6.0 --precisions bf16
     python benchmarks/bench_detect.py --devices cpu cuda --sizes 9500
 
 ``--devices cuda`` runs the network on the GPU (the rest of ``detect`` stays

@@ -74,7 +74,7 @@ CASES = {
     "inconsistent WCS projections": (lambda t: _example(t, _set(CTYPE2="DEC--TAN")), [], 1,
                                      "Inconsistent projection types"),
     "beam too coarse": (lambda t: _example(t, _set(BMAJ=0.05, BMIN=0.05)), [], 1,
-                        "outside the 4-90 arcsec range"),
+                        "outside the 4-24 arcsec range"),
     "unit not a brightness": (lambda t: _example(t, _set(BUNIT="K km/s")), [], 1,
                               "is not a surface brightness"),
     "--beam against the header's": (lambda t: _example(t), ["--beam", "20"], 1,

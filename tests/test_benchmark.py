@@ -71,6 +71,7 @@ def test_completeness_per_kind_and_size_adds_up_to_the_cell():
         "0/1",
     ]
     assert "minihalo" not in text.colnames and "30-100 beams" not in text.colnames
+    assert list(text[0][["halo", "0-10 beams"]]) == ["--", "--"]  # b holds no sources
 
 
 def test_quick_benchmark_from_the_command_line(tmp_path, capsys, real_data_folder):
@@ -130,3 +131,21 @@ def test_shifts_inside_the_training_ranges_are_named():
     assert reached["radio galaxies twice as dense"] == ["radio_galaxy_density"]
     assert reached["bright sources with artefacts everywhere"] == ["artefact_snr"]
     assert reached["elliptical beam (axis ratio 1.6)"] == []
+
+
+def test_a_beam_outside_the_cards_range_is_refused_not_scored():
+    import dataclasses
+
+    import astropy.units as u
+
+    from diffuseradio import DiffuseDetector
+    from diffuseradio.training.benchmark import _Scale
+    from diffuseradio.training.benchmark.simulated import simulated_cell
+
+    detector = DiffuseDetector.from_pretrained(device="cpu")
+    detector.card = dataclasses.replace(detector.card, accepted_beam_range=[4, 24] * u.arcsec)
+    name = "45-arcsec beam (as NVSS)"
+    refused = simulated_cell(detector, name, SHIFTS[name], _Scale(True), False)
+    assert refused.note.startswith("refused: the image's beam (45 arcsec) is outside the 4-24")
+    assert "not trained on beams coarser than 24 arcsec" in refused.note
+    assert refused.sources == 0 and math.isnan(refused.score)

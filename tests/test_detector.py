@@ -89,7 +89,7 @@ def test_refusals(detector):
     with pytest.raises(InvalidImageError, match="at least 8 pixels"):
         detector.predict(tiny)
     coarse = SurveyMosaic(np.ones((50, 50)), lotss_wcs((50, 50), 60 * u.arcsec), beam=3 * u.arcmin)
-    with pytest.raises(IncompatibleResolutionError, match="outside the 4-90 arcsec range"):
+    with pytest.raises(IncompatibleResolutionError, match="outside the 4-24 arcsec range"):
         detector.predict(coarse)
     with pytest.raises(ValueError, match="threshold"):
         detector.detect(lotss_like(), threshold=1.5)

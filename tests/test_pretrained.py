@@ -1,5 +1,7 @@
 """The bundled (default) model end to end: what it finds, and what it must not."""
 
+import copy
+import dataclasses
 import warnings
 
 import astropy.units as u
@@ -9,6 +11,7 @@ from astropy.coordinates import SkyCoord
 from helpers import lotss_wcs
 
 from diffuseradio import DiffuseDetector, SurveyMosaic
+from diffuseradio.exceptions import IncompatibleResolutionError
 from diffuseradio.simulate import FRII, RadioHalo, RadioRelic, inject
 
 A2744 = ("vla_A2744_halo", "A2744_JVLA.image.fits")
@@ -106,10 +109,23 @@ def test_real_a2744_halo(detector, real_data_path):
     assert len(found) >= 1
 
 
-def test_real_rxcj1825_halo(detector, real_data_path):
-    """The giant halo (about 15' across) covers the cluster centre."""
+def test_real_rxcj1825_refused_at_60_arcsec(detector, real_data_path):
+    """The default model accepts only the beams it was trained on."""
     mosaic = SurveyMosaic.read(real_data_path(*RXCJ1825))
-    catalog = detector.detect(mosaic)
+    with pytest.raises(IncompatibleResolutionError) as refused:
+        detector.detect(mosaic)
+    message = str(refused.value)
+    assert "beam (60 arcsec) is outside the 4-24 arcsec range" in message
+    assert "not trained on beams coarser than 24 arcsec" in message
+
+
+def test_real_rxcj1825_halo_with_the_range_widened(detector, real_data_path):
+    """The giant halo (about 15' across) covers the cluster centre when the
+    card's range is widened (as a user may, at the cost the model zoo states)."""
+    mosaic = SurveyMosaic.read(real_data_path(*RXCJ1825))
+    wide = copy.copy(detector)
+    wide.card = dataclasses.replace(detector.card, accepted_beam_range=[4, 90] * u.arcsec)
+    catalog = wide.detect(mosaic)
     centre = SkyCoord(276.34, 30.44, unit="deg")  # PSZ2 G058.29+18.55
     row = detection_at(catalog, mosaic, centre)
     assert row is not None, "no detection covers the cluster centre"

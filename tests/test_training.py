@@ -610,7 +610,11 @@ def test_fields_vary_beam_noise_and_population_as_configured():
     """Beams are drawn from every configured range, and each field reaches the
     network as the detector would bring it: coarse beams on proportionally coarser
     pixels, beams under the working beam convolved to it."""
-    config = tiny_config(data__beam_jitter_arcsec=[[10.0, 12.0], [40.0, 60.0]], data__field_size=96)
+    config = tiny_config(
+        data__beam_jitter_arcsec=[[10.0, 12.0], [40.0, 60.0]],
+        data__field_size=96,
+        grid__accepted_beam_arcsec=[4.0, 60.0],
+    )
     coarse = fine = 0
     for index in range(8):
         field, image = simulated_field(config, 0, index)
@@ -649,3 +653,14 @@ def test_fields_vary_beam_noise_and_population_as_configured():
 def test_field_variation_ranges_are_checked(key, value, message):
     with pytest.raises(ValueError, match=message):
         tiny_config(**{f"data__{key}": value})
+
+
+def test_trained_beams_must_be_accepted_ones():
+    """The default card accepts the default training beams and finer ones, no more."""
+    assert tiny_config().grid.accepted_beam_arcsec == [4.0, 24.0]
+    with pytest.raises(ValueError, match=r"beam_jitter_arcsec \(18-45 arcsec\) must lie inside"):
+        tiny_config(data__beam_jitter_arcsec=[[18.0, 24.0], [30.0, 45.0]])
+    wide = tiny_config(
+        data__beam_jitter_arcsec=[[18.0, 24.0], [30.0, 45.0]], grid__accepted_beam_arcsec=[4, 45]
+    )
+    assert wide.data.beam_ranges[1] == [30.0, 45.0]

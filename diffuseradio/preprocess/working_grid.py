@@ -103,7 +103,7 @@ def working_grid(beam, pixel_scale, *, working_beam, working_pixel_scale, accept
         advice = (
             f"convolve it to at least {low.value:.3g} arcsec first"
             if major < low
-            else "it is too coarse for this model to resolve diffuse sources"
+            else f"the model was not trained on beams coarser than {high.value:.3g} arcsec"
         )
         raise IncompatibleResolutionError(
             f"the image's beam ({major.value:.3g} arcsec) is outside the "

@@ -12,7 +12,10 @@ keys (see also :doc:`/training`):
     ``license``, ``citation``.
 ``[grid]``
     ``beam_arcsec`` and ``pixel_scale_arcsec`` (the working grid),
-    ``accepted_beam_arcsec`` (``[min, max]`` input beams), ``tile_size``,
+    ``accepted_beam_arcsec`` (``[min, max]`` input beams, written into the
+    card: the beams the model was trained on, ``[data]
+    beam_jitter_arcsec``, and finer ones, which are convolved to the
+    working beam), ``tile_size``,
     ``tile_overlap``, ``native_beam_arcsec`` (0: one input channel, the
     image at the working beam; e.g. 6: a second channel, the same field at
     this native beam averaged over the working pixels, see
@@ -122,7 +125,7 @@ class GridSection:
 
     beam_arcsec: float = 20.0
     pixel_scale_arcsec: float = 6.0
-    accepted_beam_arcsec: list = field(default_factory=lambda: [4.0, 90.0])
+    accepted_beam_arcsec: list = field(default_factory=lambda: [4.0, 24.0])
     tile_size: int = 256
     tile_overlap: int = 48
     native_beam_arcsec: float = 0.0
@@ -249,6 +252,16 @@ class TrainingConfig:
     normalization: NormalizationSection = field(default_factory=NormalizationSection)
     data: DataSection = field(default_factory=DataSection)
     training: TrainingSection = field(default_factory=TrainingSection)
+
+    def __post_init__(self):
+        low, high = self.grid.accepted_beam_arcsec
+        trained = [beam for pair in self.data.beam_ranges for beam in pair]
+        if min(trained) < low or max(trained) > high:
+            raise ValueError(
+                f"[data] beam_jitter_arcsec ({min(trained):g}-{max(trained):g} arcsec) must lie "
+                f"inside [grid] accepted_beam_arcsec ({low:g}-{high:g} arcsec): the fields are "
+                "simulated at beams the detector accepts"
+            )
 
     @classmethod
     def from_dict(cls, values):

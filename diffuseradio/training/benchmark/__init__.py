@@ -80,8 +80,8 @@ def benchmark_table(cells):
         One row per cell: ``cell``, ``kind``, ``score``, ``completeness``,
         ``purity``, ``radio_galaxies_taken``, ``false_per_deg2`` (1/deg2),
         ``sources``, ``detections``, ``seconds``, ``note``, then for each
-        kind and size bin of :attr:`BenchmarkCell.by_kind` and
-        :attr:`BenchmarkCell.by_size` ``completeness_KIND`` and
+        kind and size bin of ``BenchmarkCell.by_kind`` and
+        ``BenchmarkCell.by_size``: ``completeness_KIND`` and
         ``sources_KIND``, ``completeness_beams_SIZE`` and
         ``sources_beams_SIZE`` (``beams_100_300``, ``beams_over_300``; NaN
         and 0 where the cell holds none).
@@ -130,8 +130,8 @@ def breakdown_table(cells):
     -------
     `~astropy.table.Table`
         ``cell`` then one text column per kind and per size bin (in working
-        beams) that any cell holds, ``"found/counted"`` (empty where the cell
-        holds none), in the order of :func:`benchmark_table`.
+        beams) that any cell holds, ``"found/counted"`` (``"--"`` where the
+        cell holds none), in the order of :func:`benchmark_table`.
     """
     from astropy.table import Table
 
@@ -141,7 +141,7 @@ def breakdown_table(cells):
         for key in keys:
             counts = [getattr(cell, group).get(key) for cell in order]
             if any(counts):
-                table[key + suffix] = [f"{c[0]}/{c[1]}" if c else "" for c in counts]
+                table[key + suffix] = [f"{c[0]}/{c[1]}" if c else "--" for c in counts]
     return table
 
 

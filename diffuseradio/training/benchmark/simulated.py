@@ -6,8 +6,10 @@ import astropy.units as u
 import numpy as np
 from radio_beam import Beam
 
+from ...exceptions import IncompatibleResolutionError
 from ...mosaic import SurveyMosaic
 from ...mosaic.regrid import pixel_average
+from ...preprocess.working_grid import working_grid
 from ...simulate import SkySimulator
 from ..config import TrainingConfig
 from ..metrics import ObjectCounts, object_counts
@@ -52,6 +54,16 @@ def simulated_cell(detector, name, changes, scale, augment):
             native_oversample=config.data.native_oversample,
             native_rms=native_rms,
         )
+    try:
+        working_grid(
+            beam,
+            card.pixel_scale,
+            working_beam=card.beam,
+            working_pixel_scale=card.pixel_scale,
+            accepted_range=card.accepted_beam_range,
+        )
+    except IncompatibleResolutionError as err:
+        return cell(name, "simulator shift", note=f"refused: {err}")
     simulator = SkySimulator(
         scale.field_size, card.pixel_scale, beam, rms, seed=cell_seed(name), **settings
     )

@@ -12,10 +12,14 @@ instead of FFTs (values equal to 1e-5 of the noise), the network (bf16 on
 CPU) gives probabilities within 0.0016 of the recorded ones (measured),
 the label maps differ in 11 of 124919 detected pixels of the example field,
 1 of A2744's and none of RXC J1825's, all within 0.0005 of the low threshold,
-and the catalogues' measurements by up to 8e-5 (relative; 0.015" in position). The test allows
-0.002 for the probabilities (plus the recorded rounding), label changes only
-where the probability is within 0.002 of the low threshold (at most 1e-4 of
-the detected pixels), and 2e-4 for the measurements.
+and the catalogues' measurements by up to 8e-5 (relative; 0.015" in position).
+The float32 kernels also differ between CPUs: on an AVX2 machine against the
+AVX-512 one the recordings were made on, probabilities differ by up to
+0.0062, 2-3.4e-4 of the detected pixels change label and a centroid moves
+by 0.12". The test allows 0.01 for the probabilities, label changes only
+where the probability is within 0.01 of the low threshold (at most 1e-3 of
+the detected pixels), 2e-3 for the measurements and 0.1 pixel for the
+positions.
 RXC J1825 (LOFAR, 60") lies outside the beams the default model accepts
 since 1.6.0 (it was trained on 18-24"); it is run with the card's accepted
 range widened to the 90" of 1.5.0's card, so that the path of an image

@@ -22,7 +22,10 @@ way, or is real data:
 Every cell has a fixed seed. A source is *found* when detections cover at
 least :data:`COVERAGE` of its region (its truth region, or the published
 outline); a detection is *true* when at least :data:`COVERAGE` of it lies on
-a diffuse source. The headline is the **worst cell**: the lowest of the
+a diffuse source. Truth regions are where a source reaches the noise at the
+resolution the model sees it (the working beam, or the image's own where
+coarser): the simulator's truth maps, and for an injected source its
+emission brought to the working grid. The headline is the **worst cell**: the lowest of the
 completeness and purity figures over the cells.
 
 The real images are not shipped with the package: the real cells read them

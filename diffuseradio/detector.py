@@ -31,7 +31,7 @@ from .catalog import DetectionCatalog
 from .models import available_models, classify_cutouts, load_model, predict_image
 from .models.device import select_device, select_precision, to_device
 from .postprocess import InputGridMap, island_stage, on_input_pixels, segment
-from .preprocess import model_input
+from .preprocess import embed_in_noise, model_input
 
 __all__ = ["DiffuseDetector", "PredictionStages"]
 
@@ -267,13 +267,26 @@ class DiffuseDetector:
             )
         return (probability, spread) if return_spread else probability
 
+    def _channel_beam_pixels(self):
+        """Per input channel, its beam's FWHM in working pixels."""
+        card = self.card
+        beams = [card.beam] if card.native_beam is None else [card.beam, card.native_beam]
+        return [float(beam.major / card.pixel_scale) for beam in beams]
+
     def _on_working_grid(self, mosaic, native, batch_size, augment, progress):
         """The input, the network and the island stage on the working grid."""
         card = self.card
         matched, image = model_input(card, mosaic, native)
+        embedded, window = embed_in_noise(
+            image,
+            card.tile_size,
+            self._channel_beam_pixels(),
+            name=card.normalization["name"],
+            parameters=card.normalization.get("parameters"),
+        )
         network, spread = predict_image(
             self.model,
-            image,
+            embedded,
             tile_size=card.tile_size,
             overlap=card.tile_overlap,
             batch_size=batch_size,
@@ -283,6 +296,8 @@ class DiffuseDetector:
             augment=augment,
             progress=progress,
         )
+        network = network[(slice(None), *window)]
+        spread = None if spread is None else spread[(slice(None), *window)]
         islands = None
         working = network
         if card.islands is not None:

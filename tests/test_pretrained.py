@@ -94,6 +94,30 @@ def test_pure_noise_gives_no_detection(detector):
         assert len(catalog) == 0
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_halo_filling_a_5_arcmin_post_stamp_found(detector, seed):
+    """A post-stamp smaller than the network's tile (5' is 50 working pixels).
+
+    Given to the network as it is, a halo filling most of it was missed at
+    any flux density (150 mJy, integrated S/N ~80); embedded in noise like
+    its own it is found.
+    """
+    mosaic = noise_field((200, 200), seed=seed)
+    centre = mosaic.wcs.pixel_to_world(100, 100)
+    halo = RadioHalo(40 * u.mJy, e_folding_radius=40 * u.arcsec, seed=seed)
+    catalog = detector.detect(inject(mosaic, halo, centre)[0])
+    row = detection_at(catalog, mosaic, centre)
+    assert row is not None, "the halo was not detected"
+    assert row["sky_centroid"].separation(centre) < 20 * u.arcsec
+    assert len(catalog) == 1
+
+
+def test_noise_post_stamp_gives_no_detection(detector):
+    catalog = detector.detect(noise_field((200, 200), seed=4))
+    with pytest.warns(match="no diffuse emission"):
+        assert len(catalog) == 0
+
+
 def test_real_radio_galaxy_not_taken_for_diffuse_emission(detector, real_data_path):
     """B1315+415, a radio galaxy with extended lobes in LoTSS-DR2 at 6"."""
     mosaic = SurveyMosaic.read(real_data_path(*B1315))

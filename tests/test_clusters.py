@@ -536,8 +536,8 @@ def halo_survey(n_per_mosaic=4, n_mosaics=4, seed=5):
 def test_scores_separate_halos_from_empty_clusters():
     detector = DiffuseDetector.from_pretrained(device="cpu")
     mosaics, table = halo_survey()
-    clusters = detector.classify_clusters(
-        table, mosaics, box_size=1.5 * u.Mpc, progress=False, name="name"
+    clusters = classify_clusters(
+        detector, table, mosaics, box_size=1.5 * u.Mpc, progress=False, name="name"
     )
     validation = validate_scores(clusters["score"], table["halo"])
     print(f"AUC {validation.auc:.3f}, best accuracy {validation.best_accuracy:.3f}")

@@ -35,6 +35,10 @@ from .preprocess import embed_in_noise, model_input
 
 __all__ = ["DiffuseDetector", "PredictionStages"]
 
+#: Realisations of the noise around an image that fits in one tile, whose
+#: network outputs are averaged (see :meth:`DiffuseDetector.predict`).
+NOISE_REALISATIONS = 4
+
 
 @dataclass(frozen=True)
 class PredictionStages:
@@ -246,6 +250,15 @@ class DiffuseDetector:
             model with a native channel gets no native-resolution image.
         diffuseradio.InvalidImageError
             If the image is too small at the working resolution.
+
+        Notes
+        -----
+        The network sees simulated noise like the image's own in the
+        image's blanked pixels and around an image smaller than its tile
+        (``diffuseradio.preprocess.embed_in_noise``): it was trained on
+        tiles that are mostly noise. An image that fits in one tile is run
+        with ``NOISE_REALISATIONS`` (4) realisations of that noise (fixed
+        seeds), and the probabilities averaged.
         """
         if return_spread and not augment:
             raise ValueError("return_spread needs augment=True")
@@ -277,27 +290,9 @@ class DiffuseDetector:
         """The input, the network and the island stage on the working grid."""
         card = self.card
         matched, image = model_input(card, mosaic, native)
-        embedded, window = embed_in_noise(
-            image,
-            card.tile_size,
-            self._channel_beam_pixels(),
-            name=card.normalization["name"],
-            parameters=card.normalization.get("parameters"),
+        network, spread = self._network(
+            image, ~np.isfinite(matched.data), batch_size, augment, progress
         )
-        network, spread = predict_image(
-            self.model,
-            embedded,
-            tile_size=card.tile_size,
-            overlap=card.tile_overlap,
-            batch_size=batch_size,
-            device=self.device,
-            precision=self.precision,
-            probabilities=card.probabilities,
-            augment=augment,
-            progress=progress,
-        )
-        network = network[(slice(None), *window)]
-        spread = None if spread is None else spread[(slice(None), *window)]
         islands = None
         working = network
         if card.islands is not None:
@@ -312,6 +307,49 @@ class DiffuseDetector:
             working = network.copy()
             working[-1] = islands.probability
         return _WorkingGridRun(matched, image, network, islands, working, spread)
+
+    def _network(self, image, blank, batch_size, augment, progress):
+        """The segmentation network's probability (and spread) of the network input.
+
+        With noise in the blanks and around an image smaller than a tile
+        (``embed_in_noise``); an image that fits in one tile and got noise
+        is run with ``NOISE_REALISATIONS`` realisations of it, averaged (the
+        output of a post-stamp moves with the noise around it).
+        """
+        card = self.card
+        single_tile = max(image.shape[-2:]) <= card.tile_size
+        total = total_spread = None
+        for seed in range(NOISE_REALISATIONS if single_tile else 1):
+            embedded, window = embed_in_noise(
+                image,
+                card.tile_size,
+                self._channel_beam_pixels(),
+                blank=blank,
+                name=card.normalization["name"],
+                parameters=card.normalization.get("parameters"),
+                seed=seed,
+            )
+            network, spread = predict_image(
+                self.model,
+                embedded,
+                tile_size=card.tile_size,
+                overlap=card.tile_overlap,
+                batch_size=batch_size,
+                device=self.device,
+                precision=self.precision,
+                probabilities=card.probabilities,
+                augment=augment,
+                progress=progress,
+            )
+            network = network[(slice(None), *window)]
+            total = network if total is None else total + network
+            if spread is not None:
+                spread = spread[(slice(None), *window)]
+                total_spread = spread if total_spread is None else total_spread + spread
+            if embedded is image:  # no noise: one run says it all
+                break
+        runs = seed + 1
+        return total / runs, None if total_spread is None else total_spread / runs
 
     def _classify_islands(self, cutouts, batch_size, augment):
         """The island classifier's probability that each cutout's island is diffuse."""

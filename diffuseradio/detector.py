@@ -318,7 +318,7 @@ class DiffuseDetector:
         """
         card = self.card
         single_tile = max(image.shape[-2:]) <= card.tile_size
-        total = total_spread = None
+        networks, spreads = [], []
         for seed in range(NOISE_REALISATIONS if single_tile else 1):
             embedded, window = embed_in_noise(
                 image,
@@ -341,15 +341,12 @@ class DiffuseDetector:
                 augment=augment,
                 progress=progress,
             )
-            network = network[(slice(None), *window)]
-            total = network if total is None else total + network
+            networks.append(network[(slice(None), *window)])
             if spread is not None:
-                spread = spread[(slice(None), *window)]
-                total_spread = spread if total_spread is None else total_spread + spread
-            if embedded is image:  # no noise: one run says it all
+                spreads.append(spread[(slice(None), *window)])
+            if embedded is image:  # no noise was added: another run would be the same
                 break
-        runs = seed + 1
-        return total / runs, None if total_spread is None else total_spread / runs
+        return np.mean(networks, axis=0), np.mean(spreads, axis=0) if spreads else None
 
     def _classify_islands(self, cutouts, batch_size, augment):
         """The island classifier's probability that each cutout's island is diffuse."""

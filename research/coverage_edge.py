@@ -12,13 +12,11 @@ at integrated S/N >= 8, true detections / detections, radio galaxies taken
 import argparse
 
 import astropy.units as u
-import numpy as np
+from post_stamps import training_sky
 
 import diffuseradio.detector as detector_module
 from diffuseradio import DiffuseDetector
-from diffuseradio.simulate import SkySimulator
 from diffuseradio.training.benchmark.cells import card_labels
-from diffuseradio.training.config import TrainingConfig
 from diffuseradio.training.metrics import ObjectCounts, object_counts
 
 WITH_NOISE = detector_module.embed_in_noise
@@ -35,17 +33,7 @@ def main():
     args = parser.parse_args()
     detector = DiffuseDetector.from_pretrained()
     card = detector.card
-    config = TrainingConfig.from_dict(card.training["config"])
-    rms = np.sqrt(np.prod(config.data.rms_ujy)) * u.uJy / u.beam
-    simulator = SkySimulator(
-        768,
-        card.pixel_scale,
-        card.beam,
-        rms,
-        seed=99,
-        blank_radius=19 * u.arcmin,
-        **config.data.validation_settings,
-    )
+    simulator = training_sky(card, 768, 99, blank_radius=19 * u.arcmin)
     counts = {"noise": ObjectCounts(), "zeros": ObjectCounts()}
     for index in range(args.fields):
         field = simulator.field(index)

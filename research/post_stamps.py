@@ -40,16 +40,7 @@ def main():
     args = parser.parse_args()
     detector = DiffuseDetector.from_pretrained()
     card = detector.card
-    config = TrainingConfig.from_dict(card.training["config"])
-    rms = np.sqrt(np.prod(config.data.rms_ujy)) * u.uJy / u.beam
-    simulator = SkySimulator(
-        512,
-        card.pixel_scale,
-        card.beam,
-        rms,
-        seed=cell_seed("cutouts"),
-        **config.data.validation_settings,
-    )
+    simulator = training_sky(card, 512, cell_seed("cutouts"))
     found = {"whole field": [0, 0], "cut-out alone": [0, 0], "cut-out in noise": [0, 0]}
     for index in range(args.fields):
         field = simulator.field(index)
@@ -73,6 +64,14 @@ def main():
             + ", ".join(f"{way} {n}/{of} ({n / max(of, 1):.2f})" for way, (n, of) in found.items()),
             flush=True,
         )
+
+
+def training_sky(card, size, seed, **changes):
+    """A simulator of the model's validation sky: ``size^2`` working pixels, its mean rms."""
+    config = TrainingConfig.from_dict(card.training["config"])
+    rms = np.sqrt(np.prod(config.data.rms_ujy)) * u.uJy / u.beam
+    settings = {**config.data.validation_settings, **changes}
+    return SkySimulator(size, card.pixel_scale, card.beam, rms, seed=seed, **settings)
 
 
 def _chosen(objects, radio_galaxies):
